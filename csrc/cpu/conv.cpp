@@ -1,0 +1,482 @@
+// CPU convolution: forward, input gradient and weight gradient, as direct (implicit-GEMM)
+// convolutions on an internal NHWC layout.
+//
+// Layout. Activations are first copied into a zero-padded NHWC buffer in the accumulation type
+// (float for float32/bfloat16, double for float64), whatever the caller's layout or strides: this one
+// pass converts NCHW tiles, reads arbitrary strides, widens bfloat16 and materialises the padding, so
+// the inner loops never branch on borders. Weights are packed once per call into panels of nb output
+// columns (nb = one or two vector lengths) so the micro-kernel loads them contiguously.
+//
+// Algorithm. Every pass is one register-blocked micro-kernel (csrc/cpu/isa.h, one tile = mr rows x
+// nb columns of accumulators, reduced over taps x J):
+//   forward:         rows = mr output pixels of one output row, columns = nb output channels,
+//                    taps = all R*S filter taps, J = C/G input channels.
+//   input gradient:  rows = mr input pixels of one row with the same column residue modulo the
+//                    stride, so that the output pixels they receive from are consecutive; taps =
+//                    only the (r, s) that reach them (the stride decomposition: no multiplications by
+//                    inserted zeros); columns = nb input channels, J = K/G output channels.
+//   weight gradient: rows = mr input channels, columns = nb output channels, taps = every output row
+//                    (n, p) for one filter tap (r, s), J = Q output columns. Small problems also split
+//                    the rows over chunks whose partial sums are added in a fixed order.
+// Depthwise convolutions (one input channel per group) have no reduction over channels; they use
+// channel-vectorised loops over the same NHWC buffers instead.
+//
+// Blocking. Work items are (image, output row, group, channel panel) for the forward and the input
+// gradient: the R input rows of an item stay in L1/L2 while the panel's packed weights (R*S*C/G*nb
+// elements) are reused across the row. Output is written with the caller's strides (NCHW or NHWC).
+#include <ATen/ATen.h>
+#include <ATen/OpMathType.h>
+#include <torch/library.h>
+
+#include <vector>
+
+#include "../checks.h"
+#include "../shape.h"
+#include "isa.h"
+#include "parallel.h"
+
+namespace torchconv {
+namespace cpu {
+namespace {
+
+template <typename T>
+const IsaKernels<T>& tiles();
+template <>
+const IsaKernels<float>& tiles<float>() { return tile_kernels_f32(); }
+template <>
+const IsaKernels<double>& tiles<double>() { return tile_kernels_f64(); }
+
+// The narrow tile when the group's output columns fit in one vector, else the wide one.
+template <typename T>
+const TileKernel<T>& pick_tile(int64_t columns) {
+  const auto& k = tiles<T>();
+  return columns <= k.narrow.nb ? k.narrow : k.wide;
+}
+
+// Largest mr * nb of any tile (csrc/cpu/isa/tile_*.cpp): the accumulator buffer on the stack.
+constexpr int64_t kMaxTile = 24 * 32;
+
+// Strides of a 4-D tensor, named.
+struct Strides4 {
+  int64_t n, c, h, w;
+  explicit Strides4(const at::Tensor& t) : n(t.stride(0)), c(t.stride(1)), h(t.stride(2)), w(t.stride(3)) {}
+};
+
+// Copies x (N, C, H, W, any strides) into a zero-padded NHWC buffer (N, Hp, Wp, C) of type T with
+// the image at rows [top, top+H) and columns [left, left+W).
+template <typename scalar_t, typename T>
+at::Tensor pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp, int64_t Wp) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  at::Tensor buf = at::empty({N, Hp, Wp, C}, x.options().dtype(c10::CppTypeToScalarType<T>::value));
+  const scalar_t* src = x.const_data_ptr<scalar_t>();
+  T* dst = buf.data_ptr<T>();
+  const Strides4 st(x);
+  const bool channel_inner = st.c <= st.w;
+  parallel_for(N * Hp, [&](int64_t row) {
+    const int64_t n = row / Hp, h = row % Hp - top;
+    T* out = dst + row * Wp * C;
+    if (h < 0 || h >= H) {
+      std::fill(out, out + Wp * C, T(0));
+      return;
+    }
+    std::fill(out, out + left * C, T(0));
+    std::fill(out + (left + W) * C, out + Wp * C, T(0));
+    const scalar_t* in = src + n * st.n + h * st.h;
+    T* o = out + left * C;
+    if (channel_inner) {
+      for (int64_t w = 0; w < W; ++w)
+        for (int64_t c = 0; c < C; ++c) o[w * C + c] = static_cast<T>(in[w * st.w + c * st.c]);
+    } else {
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t w = 0; w < W; ++w) o[w * C + c] = static_cast<T>(in[w * st.w + c * st.c]);
+    }
+  });
+  return buf;
+}
+
+// Packs a 4-D tensor src (indexed [row][col][r][s] by `at(row, col, rs)`) into panels
+//   dst[((g*B + b)*RS + rs)*J + j][v] = src(g*rows_g + b*nb + v, g*J + j, rs)   (0 past rows_g)
+// i.e. per group g and panel b: RS taps of J rows of nb columns. Used for the forward weights
+// (columns = output channels) and the input-gradient weights (columns = input channels).
+template <typename T, typename Get>
+std::vector<T> pack_panels(int64_t G, int64_t cols_g, int64_t J, int64_t RS, int64_t nb, const Get& at) {
+  const int64_t B = ceil_div(cols_g, nb);
+  std::vector<T> dst(G * B * RS * J * nb, T(0));
+  parallel_for(G * B, [&](int64_t gb) {
+    const int64_t g = gb / B, b = gb % B;
+    for (int64_t rs = 0; rs < RS; ++rs)
+      for (int64_t j = 0; j < J; ++j) {
+        T* d = dst.data() + ((gb * RS + rs) * J + j) * nb;
+        for (int64_t v = 0; v < nb && b * nb + v < cols_g; ++v) d[v] = static_cast<T>(at(g, b * nb + v, j, rs));
+      }
+  });
+  return dst;
+}
+
+// Writes an mr x nb accumulator tile to out[n, c0 + v, h, w0 + i*w_step] for v < cols (+ bias).
+template <typename scalar_t, typename T>
+void store_tile(const T* acc, int64_t mr, int64_t nb, int64_t cols, scalar_t* out, const Strides4& st,
+                int64_t n, int64_t c0, int64_t h, int64_t w0, int64_t w_step, const T* bias) {
+  scalar_t* base = out + n * st.n + c0 * st.c + h * st.h + w0 * st.w;
+  const int64_t sw = w_step * st.w;
+  if (st.c == 1) {
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t v = 0; v < cols; ++v)
+        base[i * sw + v] = static_cast<scalar_t>(acc[i * nb + v] + (bias ? bias[c0 + v] : T(0)));
+  } else {
+    for (int64_t v = 0; v < cols; ++v)
+      for (int64_t i = 0; i < mr; ++i)
+        base[i * sw + v * st.c] = static_cast<scalar_t>(acc[i * nb + v] + (bias ? bias[c0 + v] : T(0)));
+  }
+}
+
+// Taps of the input gradient that reach input row h and input columns of residue `res` modulo sw:
+// output row oh = (h + ph - r*dh)/sh and output column offset ow0 = (res + pw - s*dw)/sw, both exact.
+struct Tap {
+  int64_t rs, oh, ow0;
+};
+
+std::vector<Tap> input_grad_taps(const ConvGeometry& g, int64_t h, int64_t res) {
+  std::vector<Tap> taps;
+  for (int64_t r = 0; r < g.R; ++r) {
+    int64_t num_h = h + g.ph - r * g.dh;
+    if (num_h < 0 || num_h % g.sh != 0 || num_h / g.sh >= g.P) continue;
+    for (int64_t s = 0; s < g.S; ++s) {
+      int64_t num_w = res + g.pw - s * g.dw;
+      if (((num_w % g.sw) + g.sw) % g.sw != 0) continue;
+      taps.push_back({r * g.S + s, num_h / g.sh, floor_div(num_w, g.sw)});
+    }
+  }
+  return taps;
+}
+
+// Column padding of the gradient buffer so that every output column an input pixel reads, in
+// [floor((pw - (S-1)*dw)/sw), floor((W-1+pw)/sw)], lies inside it.
+struct ColumnPad {
+  int64_t left, width;
+};
+ColumnPad input_grad_column_pad(const ConvGeometry& g) {
+  int64_t left = std::max<int64_t>(0, -floor_div(g.pw - (g.S - 1) * g.dw, g.sw));
+  int64_t right = std::max<int64_t>(0, floor_div(g.W - 1 + g.pw, g.sw) - (g.Q - 1));
+  return {left, left + g.Q + right};
+}
+
+std::vector<double> bias_values(const c10::optional<at::Tensor>& bias) {
+  if (!bias.has_value() || !bias->defined()) return {};
+  at::Tensor b = bias->to(at::kDouble).contiguous();
+  return std::vector<double>(b.data_ptr<double>(), b.data_ptr<double>() + b.numel());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+
+template <typename scalar_t>
+void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w,
+                  const std::vector<double>& bias_d, at::Tensor& y) {
+  using T = at::opmath_type<scalar_t>;
+  const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, C = g.C, K = g.K;
+  const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
+  at::Tensor xp = pack_nhwc<scalar_t, T>(x, g.ph, g.pw, Hp, Wp);
+  const T* X = xp.const_data_ptr<T>();
+  std::vector<T> bias(bias_d.begin(), bias_d.end());
+  const T* bias_ptr = bias.empty() ? nullptr : bias.data();
+  scalar_t* Y = y.data_ptr<scalar_t>();
+  const Strides4 ys(y);
+  const scalar_t* Wt = w.const_data_ptr<scalar_t>();
+  const Strides4 ws(w);
+
+  if (Cg == 1 && g.G > 1) {
+    // Depthwise: output channel k reads input channel k / m, m = K / C.
+    const int64_t m = Kg;
+    std::vector<T> wk(RS * K);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t rs = 0; rs < RS; ++rs)
+        wk[rs * K + k] = static_cast<T>(Wt[k * ws.n + (rs / g.S) * ws.h + (rs % g.S) * ws.w]);
+    parallel_for(g.N * g.P, [&](int64_t row) {
+      const int64_t n = row / g.P, p = row % g.P;
+      std::vector<T> acc(K);
+      for (int64_t q = 0; q < g.Q; ++q) {
+        for (int64_t k = 0; k < K; ++k) acc[k] = bias_ptr ? bias_ptr[k] : T(0);
+        for (int64_t r = 0; r < g.R; ++r)
+          for (int64_t s = 0; s < g.S; ++s) {
+            const T* xv = X + ((n * Hp + p * g.sh + r * g.dh) * Wp + q * g.sw + s * g.dw) * C;
+            const T* wv = wk.data() + (r * g.S + s) * K;
+            if (m == 1) {
+              for (int64_t k = 0; k < K; ++k) acc[k] += xv[k] * wv[k];
+            } else {
+              for (int64_t k = 0; k < K; ++k) acc[k] += xv[k / m] * wv[k];
+            }
+          }
+        store_tile<scalar_t, T>(acc.data(), 1, K, K, Y, ys, n, 0, p, q, 1, nullptr);
+      }
+    });
+    return;
+  }
+
+  const TileKernel<T>& tile = pick_tile<T>(Kg);
+  const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, nb);
+  std::vector<T> wp = pack_panels<T>(g.G, Kg, Cg, RS, nb, [&](int64_t gi, int64_t k, int64_t c, int64_t rs) {
+    return Wt[(gi * Kg + k) * ws.n + c * ws.c + (rs / g.S) * ws.h + (rs % g.S) * ws.w];
+  });
+  std::vector<int64_t> a_off(RS);
+  for (int64_t r = 0; r < g.R; ++r)
+    for (int64_t s = 0; s < g.S; ++s) a_off[r * g.S + s] = (r * g.dh * Wp + s * g.dw) * C;
+
+  parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
+    const int64_t kb = item % KB, p = (item / KB) % g.P, gi = (item / (KB * g.P)) % g.G;
+    const int64_t n = item / (KB * g.P * g.G);
+    alignas(64) T acc[kMaxTile];
+    std::vector<const T*> bp(RS);
+    for (int64_t rs = 0; rs < RS; ++rs) bp[rs] = wp.data() + ((gi * KB + kb) * RS + rs) * Cg * nb;
+    const int64_t cols = std::min(nb, Kg - kb * nb), c0 = gi * Kg + kb * nb;
+    const T* row = X + (n * Hp + p * g.sh) * Wp * C + gi * Cg;
+    for (int64_t q0 = 0; q0 < g.Q; q0 += MR) {
+      const int64_t mr = std::min(MR, g.Q - q0);
+      tile.fn(mr, row + q0 * g.sw * C, g.sw * C, 1, a_off.data(), bp.data(), RS, Cg, acc, false);
+      store_tile<scalar_t, T>(acc, mr, nb, cols, Y, ys, n, c0, p, q0, 1, bias_ptr);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input gradient: dx[n, c, h, w] = sum over taps (r, s) reaching (h, w) and k of
+//                 dy[n, k, (h+ph-r*dh)/sh, (w+pw-s*dw)/sw] * w[k, c, r, s]
+
+template <typename scalar_t>
+void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tensor& w, at::Tensor& dx) {
+  using T = at::opmath_type<scalar_t>;
+  const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, C = g.C, K = g.K;
+  const ColumnPad cp = input_grad_column_pad(g);
+  at::Tensor dyp = pack_nhwc<scalar_t, T>(dy, 0, cp.left, g.P, cp.width);
+  const T* DY = dyp.const_data_ptr<T>();
+  scalar_t* DX = dx.data_ptr<scalar_t>();
+  const Strides4 xs(dx);
+  const scalar_t* Wt = w.const_data_ptr<scalar_t>();
+  const Strides4 ws(w);
+  const int64_t row_stride = cp.width * K;  // one output row of the padded gradient buffer
+
+  if (Cg == 1 && g.G > 1) {
+    // Depthwise: input channel c collects output channels c*m .. c*m+m-1.
+    const int64_t m = Kg;
+    std::vector<T> wk(RS * K);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t rs = 0; rs < RS; ++rs)
+        wk[rs * K + k] = static_cast<T>(Wt[k * ws.n + (rs / g.S) * ws.h + (rs % g.S) * ws.w]);
+    parallel_for(g.N * g.H, [&](int64_t item) {
+      const int64_t n = item / g.H, h = item % g.H;
+      std::vector<T> acc(C);
+      for (int64_t res = 0; res < std::min(g.sw, g.W); ++res) {
+        const std::vector<Tap> taps = input_grad_taps(g, h, res);
+        for (int64_t i = 0, wpix = res; wpix < g.W; ++i, wpix += g.sw) {
+          std::fill(acc.begin(), acc.end(), T(0));
+          for (const Tap& t : taps) {
+            const T* dv = DY + n * g.P * row_stride + t.oh * row_stride + (cp.left + t.ow0 + i) * K;
+            const T* wv = wk.data() + t.rs * K;
+            if (m == 1) {
+              for (int64_t c = 0; c < C; ++c) acc[c] += dv[c] * wv[c];
+            } else {
+              for (int64_t c = 0; c < C; ++c)
+                for (int64_t j = 0; j < m; ++j) acc[c] += dv[c * m + j] * wv[c * m + j];
+            }
+          }
+          store_tile<scalar_t, T>(acc.data(), 1, C, C, DX, xs, n, 0, h, wpix, 1, nullptr);
+        }
+      }
+    });
+    return;
+  }
+
+  const TileKernel<T>& tile = pick_tile<T>(Cg);
+  const int64_t nb = tile.nb, MR = tile.mr_max, CB = ceil_div(Cg, nb);
+  // Panels over input channels: wt[g][cb][rs][k][v] = w[g*Kg + k, cb*nb + v, r, s].
+  std::vector<T> wt = pack_panels<T>(g.G, Cg, Kg, RS, nb, [&](int64_t gi, int64_t c, int64_t k, int64_t rs) {
+    return Wt[(gi * Kg + k) * ws.n + c * ws.c + (rs / g.S) * ws.h + (rs % g.S) * ws.w];
+  });
+  parallel_for(g.N * g.H * g.G * CB, [&](int64_t item) {
+    const int64_t cb = item % CB, gi = (item / CB) % g.G, h = (item / (CB * g.G)) % g.H;
+    const int64_t n = item / (CB * g.G * g.H);
+    alignas(64) T acc[kMaxTile];
+    const int64_t cols = std::min(nb, Cg - cb * nb), c0 = gi * Cg + cb * nb;
+    std::vector<int64_t> a_off;
+    std::vector<const T*> bp;
+    for (int64_t res = 0; res < std::min(g.sw, g.W); ++res) {
+      const std::vector<Tap> taps = input_grad_taps(g, h, res);
+      a_off.clear();
+      bp.clear();
+      for (const Tap& t : taps) {
+        a_off.push_back(t.oh * row_stride + (cp.left + t.ow0) * K + gi * Kg);
+        bp.push_back(wt.data() + ((gi * CB + cb) * RS + t.rs) * Kg * nb);
+      }
+      const int64_t count = ceil_div(g.W - res, g.sw);  // input columns res, res+sw, ...
+      for (int64_t i0 = 0; i0 < count; i0 += MR) {
+        const int64_t mr = std::min(MR, count - i0);
+        tile.fn(mr, DY + n * g.P * row_stride + i0 * K, K, 1, a_off.data(), bp.data(),
+                (int64_t)taps.size(), Kg, acc, false);
+        store_tile<scalar_t, T>(acc, mr, nb, cols, DX, xs, n, c0, h, res + i0 * g.sw, g.sw, nullptr);
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weight gradient: dw[k, c, r, s] = sum over n, p, q of
+//                  dy[n, k, p, q] * x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
+
+// Splits the N*P output rows into chunks when there are too few tiles to keep every thread busy.
+int64_t row_chunks(int64_t tiles, int64_t rows) {
+  const int64_t want = 4 * at::get_num_threads();
+  return tiles >= want ? 1 : std::min<int64_t>(rows, ceil_div(want, tiles));
+}
+
+template <typename scalar_t>
+void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tensor& x, at::Tensor& dw) {
+  using T = at::opmath_type<scalar_t>;
+  const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, C = g.C, K = g.K;
+  const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, rows = g.N * g.P;
+  at::Tensor xp = pack_nhwc<scalar_t, T>(x, g.ph, g.pw, Hp, Wp);
+  const T* X = xp.const_data_ptr<T>();
+  scalar_t* DW = dw.data_ptr<scalar_t>();
+  const Strides4 wst(dw);
+
+  if (Cg == 1 && g.G > 1) {
+    // Depthwise: dw[k, 0, r, s] = sum dy[.., k] * x[.., k/m], vectorised over k; partial sums per
+    // chunk of output rows, added in chunk order.
+    const int64_t m = Kg;
+    at::Tensor dyp = pack_nhwc<scalar_t, T>(dy, 0, 0, g.P, g.Q);
+    const T* DY = dyp.const_data_ptr<T>();
+    const int64_t chunks = row_chunks(1, rows);
+    std::vector<T> part(chunks * RS * K, T(0));
+    parallel_for(chunks, [&](int64_t ch) {
+      T* acc = part.data() + ch * RS * K;
+      for (int64_t row = ch * rows / chunks; row < (ch + 1) * rows / chunks; ++row) {
+        const int64_t n = row / g.P, p = row % g.P;
+        for (int64_t q = 0; q < g.Q; ++q) {
+          const T* dv = DY + (row * g.Q + q) * K;
+          for (int64_t rs = 0; rs < RS; ++rs) {
+            const T* xv = X + ((n * Hp + p * g.sh + (rs / g.S) * g.dh) * Wp + q * g.sw + (rs % g.S) * g.dw) * C;
+            T* a = acc + rs * K;
+            if (m == 1) {
+              for (int64_t k = 0; k < K; ++k) a[k] += dv[k] * xv[k];
+            } else {
+              for (int64_t k = 0; k < K; ++k) a[k] += dv[k] * xv[k / m];
+            }
+          }
+        }
+      }
+    });
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t rs = 0; rs < RS; ++rs) {
+        T sum = 0;
+        for (int64_t ch = 0; ch < chunks; ++ch) sum += part[(ch * RS + rs) * K + k];
+        DW[k * wst.n + (rs / g.S) * wst.h + (rs % g.S) * wst.w] = static_cast<scalar_t>(sum);
+      }
+    return;
+  }
+
+  const TileKernel<T>& tile = pick_tile<T>(Kg);
+  const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, nb), CT = ceil_div(Cg, MR);
+  // dy panels: dyp[g][kb][n*P + p][q][v] = dy[n, g*Kg + kb*nb + v, p, q]
+  std::vector<T> dyp(g.G * KB * rows * g.Q * nb, T(0));
+  {
+    const scalar_t* DY = dy.const_data_ptr<scalar_t>();
+    const Strides4 ds(dy);
+    parallel_for(g.G * KB * rows, [&](int64_t item) {
+      const int64_t row = item % rows, gk = item / rows, kb = gk % KB, gi = gk / KB;
+      const int64_t n = row / g.P, p = row % g.P, k0 = gi * Kg + kb * nb, cols = std::min(nb, Kg - kb * nb);
+      T* d = dyp.data() + item * g.Q * nb;
+      for (int64_t v = 0; v < cols; ++v) {
+        const scalar_t* src = DY + n * ds.n + (k0 + v) * ds.c + p * ds.h;
+        for (int64_t q = 0; q < g.Q; ++q) d[q * nb + v] = static_cast<T>(src[q * ds.w]);
+      }
+    });
+  }
+  const int64_t tiles_count = g.G * KB * RS * CT, chunks = row_chunks(tiles_count, rows);
+  std::vector<T> part(chunks * tiles_count * MR * nb);
+  parallel_for(tiles_count * chunks, [&](int64_t item) {
+    const int64_t ch = item % chunks, t = item / chunks;
+    const int64_t ct = t % CT, rs = (t / CT) % RS, kb = (t / (CT * RS)) % KB, gi = t / (CT * RS * KB);
+    const int64_t r = rs / g.S, s = rs % g.S, c0 = ct * MR, mr = std::min(MR, Cg - c0);
+    const int64_t row0 = ch * rows / chunks, row1 = (ch + 1) * rows / chunks;
+    std::vector<int64_t> a_off(row1 - row0);
+    std::vector<const T*> bp(row1 - row0);
+    for (int64_t row = row0; row < row1; ++row) {
+      const int64_t n = row / g.P, p = row % g.P;
+      a_off[row - row0] = ((n * Hp + p * g.sh + r * g.dh) * Wp + s * g.dw) * C + gi * Cg + c0;
+      bp[row - row0] = dyp.data() + ((gi * KB + kb) * rows + row) * g.Q * nb;
+    }
+    tile.fn(mr, X, 1, g.sw * C, a_off.data(), bp.data(), row1 - row0, g.Q,
+            part.data() + (t * chunks + ch) * MR * nb, false);
+  });
+  parallel_for(tiles_count, [&](int64_t t) {
+    const int64_t ct = t % CT, rs = (t / CT) % RS, kb = (t / (CT * RS)) % KB, gi = t / (CT * RS * KB);
+    const int64_t c0 = ct * MR, mr = std::min(MR, Cg - c0), k0 = gi * Kg + kb * nb;
+    const int64_t cols = std::min(nb, Kg - kb * nb);
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t v = 0; v < cols; ++v) {
+        T sum = 0;
+        for (int64_t ch = 0; ch < chunks; ++ch) sum += part[(t * chunks + ch) * MR * nb + i * nb + v];
+        DW[(k0 + v) * wst.n + (c0 + i) * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] =
+            static_cast<scalar_t>(sum);
+      }
+  });
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Ops
+
+at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,
+                  at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
+  const char* op = "torchconv.conv2d";
+  ConvGeometry g = check_conv2d(op, input, weight, bias, stride, padding, dilation, groups);
+  at::Tensor x = as_batched(input);
+  at::Tensor y = at::empty({g.N, g.K, g.P, g.Q}, x.options().memory_format(conv_memory_format(x, weight)));
+  if (y.numel() > 0) {
+    auto b = bias_values(bias);
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.conv2d",
+                                   [&] { conv_forward<scalar_t>(g, x, weight, b, y); });
+  }
+  return unbatch_if(y, g.batched);
+}
+
+at::Tensor conv2d_input_grad(const at::Tensor& grad_output, const at::Tensor& weight,
+                             at::IntArrayRef input_size, at::IntArrayRef stride, at::IntArrayRef padding,
+                             at::IntArrayRef dilation, int64_t groups) {
+  const char* op = "torchconv.conv2d_input_grad";
+  ConvGeometry g = check_conv2d_input_grad(op, grad_output, weight, input_size, stride, padding, dilation, groups);
+  at::Tensor dy = as_batched(grad_output);
+  at::Tensor dx = at::empty({g.N, g.C, g.H, g.W}, dy.options().memory_format(conv_memory_format(dy, weight)));
+  if (dx.numel() > 0) {
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.conv2d_input_grad",
+                                   [&] { conv_input_grad<scalar_t>(g, dy, weight, dx); });
+  }
+  return unbatch_if(dx, g.batched);
+}
+
+at::Tensor conv2d_weight_grad(const at::Tensor& grad_output, const at::Tensor& input,
+                              at::IntArrayRef weight_size, at::IntArrayRef stride, at::IntArrayRef padding,
+                              at::IntArrayRef dilation, int64_t groups) {
+  const char* op = "torchconv.conv2d_weight_grad";
+  ConvGeometry g = check_conv2d_weight_grad(op, grad_output, input, weight_size, stride, padding, dilation, groups);
+  at::Tensor dy = as_batched(grad_output), x = as_batched(input);
+  at::Tensor dw = at::empty(weight_size, dy.options().memory_format(conv_memory_format(x, dy)));
+  if (dw.numel() > 0) {
+    if (g.N == 0) {
+      dw.zero_();
+    } else {
+      AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.conv2d_weight_grad",
+                                     [&] { conv_weight_grad<scalar_t>(g, dy, x, dw); });
+    }
+  }
+  return dw;
+}
+
+TORCH_LIBRARY_IMPL(torchconv, CPU, m) {
+  m.impl("conv2d", &conv2d);
+  m.impl("conv2d_input_grad", &conv2d_input_grad);
+  m.impl("conv2d_weight_grad", &conv2d_weight_grad);
+}
+
+}  // namespace cpu
+}  // namespace torchconv

@@ -1,0 +1,11 @@
+// AVX2 + FMA instance of the tile micro-kernel (csrc/cpu/isa/tile_kernel.h): 256-bit vectors, 16 ymm.
+#include <cstdint>
+#include <utility>
+
+#include "../isa.h"
+#pragma GCC target("avx2,fma")
+#define TC_ISA_NS avx2
+#define TC_VBYTES 32
+#define TC_MR_WIDE 6
+#define TC_MR_NARROW 12
+#include "tile_kernel.h"

@@ -1,0 +1,11 @@
+// AVX-512 instance of the tile micro-kernel (csrc/cpu/isa/tile_kernel.h): 512-bit vectors, 32 zmm.
+#include <cstdint>
+#include <utility>
+
+#include "../isa.h"
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#define TC_ISA_NS avx512
+#define TC_VBYTES 64
+#define TC_MR_WIDE 12
+#define TC_MR_NARROW 24
+#include "tile_kernel.h"

@@ -1,0 +1,88 @@
+// The register-blocked tile micro-kernel (see csrc/cpu/isa.h for what it computes), written once
+// with GCC vector extensions and compiled per ISA by the tile_<isa>.cpp files, which set
+//   TC_ISA_NS       namespace of this instance (scalar, avx2, avx512)
+//   TC_VBYTES       vector width in bytes (16: portable, 32: AVX2, 64: AVX-512)
+//   TC_MR_WIDE      rows of the two-vector-wide tile
+//   TC_MR_NARROW    rows of the one-vector-wide tile
+// under a `#pragma GCC target` for the ISA. Register budget: the wide tile holds 2*MR accumulators
+// plus two B vectors and one broadcast (AVX-512: 12x2 of 32 zmm; AVX2 and SSE: 6x2 of 16).
+// The inner loop loads nb contiguous B elements, broadcasts one A element per row and issues one FMA
+// per accumulator vector: 2*MR FMAs per 2 vector loads and MR scalar broadcasts.
+#include <utility>
+
+namespace torchconv {
+namespace cpu {
+namespace TC_ISA_NS {
+
+typedef float vf __attribute__((vector_size(TC_VBYTES), aligned(4)));
+typedef double vd __attribute__((vector_size(TC_VBYTES), aligned(8)));
+template <typename T> struct VecOf;
+template <> struct VecOf<float> { typedef vf type; };
+template <> struct VecOf<double> { typedef vd type; };
+
+template <typename T, int MR, int NV>
+static void tile(const T* A, int64_t sa, int64_t sj, const int64_t* a_off, const T* const* b,
+                 int64_t nt, int64_t J, T* acc, bool accumulate) {
+  typedef typename VecOf<T>::type V;
+  constexpr int VL = sizeof(V) / sizeof(T);
+  constexpr int NB = VL * NV;
+  V c[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      c[i][v] = accumulate ? *reinterpret_cast<const V*>(acc + i * NB + v * VL) : V{};
+  for (int64_t t = 0; t < nt; ++t) {
+    const T* a = A + a_off[t];
+    const T* bt = b[t];
+    for (int64_t j = 0; j < J; ++j) {
+      V bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const V*>(bt + v * VL);
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+        const T x = a[i * sa];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) c[i][v] += x * bv[v];
+      }
+      a += sj;
+      bt += NB;
+    }
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) *reinterpret_cast<V*>(acc + i * NB + v * VL) = c[i][v];
+}
+
+// Picks the instance for the row count mr (1..MR_MAX) of the last, partial tile.
+template <typename T, int NV, int... M>
+static void tile_rows(int64_t mr, const T* A, int64_t sa, int64_t sj, const int64_t* a_off,
+                      const T* const* b, int64_t nt, int64_t J, T* acc, bool accumulate,
+                      std::integer_sequence<int, M...>) {
+  typedef void (*Fn)(const T*, int64_t, int64_t, const int64_t*, const T* const*, int64_t, int64_t, T*,
+                     bool);
+  static constexpr Fn table[] = {&tile<T, M + 1, NV>...};
+  table[mr - 1](A, sa, sj, a_off, b, nt, J, acc, accumulate);
+}
+
+template <typename T, int NV, int MR_MAX>
+static void tile_any(int64_t mr, const T* A, int64_t sa, int64_t sj, const int64_t* a_off,
+                     const T* const* b, int64_t nt, int64_t J, T* acc, bool accumulate) {
+  tile_rows<T, NV>(mr, A, sa, sj, a_off, b, nt, J, acc, accumulate,
+                   std::make_integer_sequence<int, MR_MAX>{});
+}
+
+template <typename T>
+static IsaKernels<T> make_kernels() {
+  constexpr int VL = TC_VBYTES / sizeof(T);
+  return IsaKernels<T>{{2 * VL, TC_MR_WIDE, &tile_any<T, 2, TC_MR_WIDE>},
+                       {VL, TC_MR_NARROW, &tile_any<T, 1, TC_MR_NARROW>}};
+}
+
+const IsaKernels<float> kF32 = make_kernels<float>();
+const IsaKernels<double> kF64 = make_kernels<double>();
+
+}  // namespace TC_ISA_NS
+}  // namespace cpu
+}  // namespace torchconv

@@ -1,0 +1,11 @@
+// Portable instance of the tile micro-kernel (csrc/cpu/isa/tile_kernel.h): 16-byte generic vectors,
+// which the compiler lowers to the baseline instruction set of any target (SSE2 on x86-64).
+#include <cstdint>
+#include <utility>
+
+#include "../isa.h"
+#define TC_ISA_NS scalar
+#define TC_VBYTES 16
+#define TC_MR_WIDE 6
+#define TC_MR_NARROW 12
+#include "tile_kernel.h"

@@ -1,0 +1,28 @@
+// Work distribution for the CPU kernels: OpenMP with the thread count of torch.set_num_threads.
+// Work items are independent and each writes its own outputs, so results do not depend on
+// scheduling; reductions split across items are summed afterwards in a fixed order.
+#pragma once
+#include <ATen/Parallel.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace torchconv {
+namespace cpu {
+
+template <typename F>
+void parallel_for(int64_t n, const F& f) {
+  int64_t threads = std::min<int64_t>(at::get_num_threads(), n);
+  if (threads <= 1 || omp_in_parallel()) {
+    for (int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace cpu
+}  // namespace torchconv

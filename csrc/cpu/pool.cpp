@@ -1,0 +1,367 @@
+// CPU pooling: max (with indices), average and their adaptive forms, forward and backward.
+//
+// Algorithm. One forward kernel per reduction (max, average) and per layout, parameterised by the
+// window rule: a sliding window (csrc/shape.h: sliding_window, avg_pool_divisor) or an adaptive one
+// (adaptive_window). Max keeps PyTorch's semantics exactly: the running maximum starts at -inf with
+// the index of the window's first element, and an element replaces it when it is greater or NaN (so
+// the last NaN wins). Indices are flat offsets h*W + w into each input plane.
+//
+// Layout. NCHW inputs are pooled plane by plane (work item = one output row of one plane; the
+// window's rows are contiguous). channels_last inputs are pooled pixel by pixel with the channel
+// loop innermost, contiguous and vectorised. Anything else is first made contiguous in the layout it
+// is closest to; the output has the input's layout.
+//
+// Backward. Both backward passes scatter each output gradient into its window (average) or its
+// argmax (max), accumulating in the accumulation type. Work is split so that no two threads can
+// write the same input element: whole planes for NCHW, whole images times channel blocks for
+// channels_last. Out-of-range indices given to max_pool2d_backward raise an error.
+#include <ATen/ATen.h>
+#include <ATen/OpMathType.h>
+#include <torch/library.h>
+
+#include <atomic>
+#include <limits>
+#include <vector>
+
+#include "../checks.h"
+#include "../shape.h"
+#include "parallel.h"
+
+namespace torchconv {
+namespace cpu {
+namespace {
+
+constexpr int64_t kChannelBlock = 64;  // channels per work item in channels_last backward passes
+
+bool is_channels_last(const at::Tensor& t) {
+  return t.dim() == 4 && t.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
+}
+
+at::MemoryFormat layout_of(const at::Tensor& t) {
+  return is_channels_last(t) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+}
+
+// Window rules. Each gives the clipped window of output pixel (oh, ow), its row/column steps
+// (dilation) and the averaging divisor.
+struct SlidingRule {
+  const PoolGeometry& g;
+  bool count_include_pad;
+  int64_t divisor_override;  // 0: none
+  Window window(int64_t oh, int64_t ow) const {
+    return sliding_window(oh, ow, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw);
+  }
+  int64_t divisor(int64_t oh, int64_t ow) const {
+    return avg_pool_divisor(oh, ow, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, count_include_pad,
+                            divisor_override);
+  }
+  int64_t dh() const { return g.dh; }
+  int64_t dw() const { return g.dw; }
+};
+
+struct AdaptiveRule {
+  const PoolGeometry& g;
+  Window window(int64_t oh, int64_t ow) const { return adaptive_window(oh, ow, g.H, g.W, g.OH, g.OW); }
+  int64_t divisor(int64_t oh, int64_t ow) const {
+    Window w = window(oh, ow);
+    return (w.h1 - w.h0) * (w.w1 - w.w0);
+  }
+  int64_t dh() const { return 1; }
+  int64_t dw() const { return 1; }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+
+template <typename scalar_t, typename Rule>
+void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, at::Tensor& y, at::Tensor& ind) {
+  using T = at::opmath_type<scalar_t>;
+  const scalar_t* X = x.const_data_ptr<scalar_t>();
+  scalar_t* Y = y.data_ptr<scalar_t>();
+  int64_t* I = ind.data_ptr<int64_t>();
+  const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW, dh = rule.dh(), dw = rule.dw();
+  if (is_channels_last(x)) {
+    parallel_for(g.N * OH, [&](int64_t item) {
+      const int64_t n = item / OH, oh = item % OH;
+      std::vector<T> best(C);
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const Window w = rule.window(oh, ow);
+        int64_t* idx = I + ((n * OH + oh) * OW + ow) * C;
+        std::fill(best.begin(), best.end(), -std::numeric_limits<T>::infinity());
+        std::fill(idx, idx + C, w.h0 * W + w.w0);
+        for (int64_t ih = w.h0; ih < w.h1; ih += dh)
+          for (int64_t iw = w.w0; iw < w.w1; iw += dw) {
+            const scalar_t* xv = X + ((n * H + ih) * W + iw) * C;
+            const int64_t here = ih * W + iw;
+            for (int64_t c = 0; c < C; ++c) {
+              const T v = static_cast<T>(xv[c]);
+              const bool take = (v > best[c]) || (v != v);
+              best[c] = take ? v : best[c];
+              idx[c] = take ? here : idx[c];
+            }
+          }
+        scalar_t* yv = Y + ((n * OH + oh) * OW + ow) * C;
+        for (int64_t c = 0; c < C; ++c) yv[c] = static_cast<scalar_t>(best[c]);
+      }
+    });
+  } else {
+    parallel_for(g.N * C * OH, [&](int64_t item) {
+      const int64_t plane = item / OH, oh = item % OH;
+      const scalar_t* xp = X + plane * H * W;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const Window w = rule.window(oh, ow);
+        T best = -std::numeric_limits<T>::infinity();
+        int64_t best_i = w.h0 * W + w.w0;
+        for (int64_t ih = w.h0; ih < w.h1; ih += dh)
+          for (int64_t iw = w.w0; iw < w.w1; iw += dw) {
+            const T v = static_cast<T>(xp[ih * W + iw]);
+            if (v > best || v != v) {
+              best = v;
+              best_i = ih * W + iw;
+            }
+          }
+        Y[item * OW + ow] = static_cast<scalar_t>(best);
+        I[item * OW + ow] = best_i;
+      }
+    });
+  }
+}
+
+template <typename scalar_t, typename Rule>
+void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, at::Tensor& y) {
+  using T = at::opmath_type<scalar_t>;
+  const scalar_t* X = x.const_data_ptr<scalar_t>();
+  scalar_t* Y = y.data_ptr<scalar_t>();
+  const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW;
+  if (is_channels_last(x)) {
+    parallel_for(g.N * OH, [&](int64_t item) {
+      const int64_t n = item / OH, oh = item % OH;
+      std::vector<T> sum(C);
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const Window w = rule.window(oh, ow);
+        std::fill(sum.begin(), sum.end(), T(0));
+        for (int64_t ih = w.h0; ih < w.h1; ++ih)
+          for (int64_t iw = w.w0; iw < w.w1; ++iw) {
+            const scalar_t* xv = X + ((n * H + ih) * W + iw) * C;
+            for (int64_t c = 0; c < C; ++c) sum[c] += static_cast<T>(xv[c]);
+          }
+        const T div = static_cast<T>(rule.divisor(oh, ow));
+        scalar_t* yv = Y + ((n * OH + oh) * OW + ow) * C;
+        for (int64_t c = 0; c < C; ++c) yv[c] = static_cast<scalar_t>(sum[c] / div);
+      }
+    });
+  } else {
+    parallel_for(g.N * C * OH, [&](int64_t item) {
+      const int64_t plane = item / OH, oh = item % OH;
+      const scalar_t* xp = X + plane * H * W;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const Window w = rule.window(oh, ow);
+        T sum = 0;
+        for (int64_t ih = w.h0; ih < w.h1; ++ih)
+          for (int64_t iw = w.w0; iw < w.w1; ++iw) sum += static_cast<T>(xp[ih * W + iw]);
+        Y[item * OW + ow] = static_cast<scalar_t>(sum / static_cast<T>(rule.divisor(oh, ow)));
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward (scatter). `dx` is a zeroed buffer of the accumulation type in the layout of `dy`.
+
+template <typename scalar_t, typename Rule>
+void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy, at::Tensor& dx) {
+  using T = at::opmath_type<scalar_t>;
+  const scalar_t* DY = dy.const_data_ptr<scalar_t>();
+  T* DX = dx.data_ptr<T>();
+  const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW;
+  if (is_channels_last(dy)) {
+    const int64_t CB = ceil_div(C, kChannelBlock);
+    parallel_for(g.N * CB, [&](int64_t item) {
+      const int64_t n = item / CB, c0 = (item % CB) * kChannelBlock, c1 = std::min(C, c0 + kChannelBlock);
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const Window w = rule.window(oh, ow);
+          const T div = static_cast<T>(rule.divisor(oh, ow));
+          const scalar_t* gv = DY + ((n * OH + oh) * OW + ow) * C;
+          for (int64_t ih = w.h0; ih < w.h1; ++ih)
+            for (int64_t iw = w.w0; iw < w.w1; ++iw) {
+              T* xv = DX + ((n * H + ih) * W + iw) * C;
+              for (int64_t c = c0; c < c1; ++c) xv[c] += static_cast<T>(gv[c]) / div;
+            }
+        }
+    });
+  } else {
+    parallel_for(g.N * C, [&](int64_t plane) {
+      T* xp = DX + plane * H * W;
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const Window w = rule.window(oh, ow);
+          const T gv = static_cast<T>(DY[(plane * OH + oh) * OW + ow]) / static_cast<T>(rule.divisor(oh, ow));
+          for (int64_t ih = w.h0; ih < w.h1; ++ih)
+            for (int64_t iw = w.w0; iw < w.w1; ++iw) xp[ih * W + iw] += gv;
+        }
+    });
+  }
+}
+
+// Returns false if an index lies outside its H*W plane (nothing is written for it).
+template <typename scalar_t>
+bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor& ind, at::Tensor& dx) {
+  using T = at::opmath_type<scalar_t>;
+  const scalar_t* DY = dy.const_data_ptr<scalar_t>();
+  const int64_t* I = ind.const_data_ptr<int64_t>();
+  T* DX = dx.data_ptr<T>();
+  const int64_t HW = g.H * g.W, C = g.C, OHW = g.OH * g.OW;
+  std::atomic<bool> ok{true};
+  if (is_channels_last(dy)) {
+    const int64_t CB = ceil_div(C, kChannelBlock);
+    parallel_for(g.N * CB, [&](int64_t item) {
+      const int64_t n = item / CB, c0 = (item % CB) * kChannelBlock, c1 = std::min(C, c0 + kChannelBlock);
+      for (int64_t o = 0; o < OHW; ++o) {
+        const scalar_t* gv = DY + (n * OHW + o) * C;
+        const int64_t* iv = I + (n * OHW + o) * C;
+        for (int64_t c = c0; c < c1; ++c) {
+          const int64_t i = iv[c];
+          if (i < 0 || i >= HW) {
+            ok = false;
+            continue;
+          }
+          DX[(n * HW + i) * C + c] += static_cast<T>(gv[c]);
+        }
+      }
+    });
+  } else {
+    parallel_for(g.N * C, [&](int64_t plane) {
+      T* xp = DX + plane * HW;
+      for (int64_t o = 0; o < OHW; ++o) {
+        const int64_t i = I[plane * OHW + o];
+        if (i < 0 || i >= HW) {
+          ok = false;
+          continue;
+        }
+        xp[i] += static_cast<T>(DY[plane * OHW + o]);
+      }
+    });
+  }
+  return ok;
+}
+
+// A zeroed accumulation buffer shaped like the (batched) input, in the layout of `like`.
+at::Tensor grad_buffer(const PoolGeometry& g, const at::Tensor& like) {
+  auto acc = like.scalar_type() == at::kBFloat16 ? at::kFloat : like.scalar_type();
+  return at::zeros({g.N, g.C, g.H, g.W}, like.options().dtype(acc).memory_format(layout_of(like)));
+}
+
+at::Tensor finish_grad(const at::Tensor& buf, const at::Tensor& like, bool batched) {
+  at::Tensor out = buf.scalar_type() == like.scalar_type() ? buf : buf.to(like.scalar_type());
+  return unbatch_if(out, batched);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Ops
+
+std::tuple<at::Tensor, at::Tensor> max_pool2d(const at::Tensor& input, at::IntArrayRef kernel_size,
+                                              at::IntArrayRef stride, at::IntArrayRef padding,
+                                              at::IntArrayRef dilation, bool ceil_mode) {
+  PoolGeometry g = check_max_pool2d("torchconv.max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
+  at::Tensor x = as_batched(input);
+  x = x.contiguous(layout_of(x));
+  auto opts = x.options().memory_format(layout_of(x));
+  at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, opts), ind = at::empty({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong));
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.max_pool2d",
+                                 [&] { max_forward<scalar_t>(g, SlidingRule{g, false, 0}, x, y, ind); });
+  return {unbatch_if(y, g.batched), unbatch_if(ind, g.batched)};
+}
+
+std::tuple<at::Tensor, at::Tensor> adaptive_max_pool2d(const at::Tensor& input, at::IntArrayRef output_size) {
+  PoolGeometry g = check_adaptive_pool2d("torchconv.adaptive_max_pool2d", input, output_size);
+  at::Tensor x = as_batched(input);
+  x = x.contiguous(layout_of(x));
+  auto opts = x.options().memory_format(layout_of(x));
+  at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, opts), ind = at::empty({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong));
+  if (y.numel() > 0) {
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.adaptive_max_pool2d",
+                                   [&] { max_forward<scalar_t>(g, AdaptiveRule{g}, x, y, ind); });
+  }
+  return {unbatch_if(y, g.batched), unbatch_if(ind, g.batched)};
+}
+
+at::Tensor max_pool2d_backward(const at::Tensor& grad_output, const at::Tensor& indices, at::IntArrayRef input_size) {
+  const char* op = "torchconv.max_pool2d_backward";
+  PoolGeometry g = check_max_pool2d_backward(op, grad_output, indices, input_size);
+  at::Tensor dy = as_batched(grad_output);
+  dy = dy.contiguous(layout_of(dy));
+  at::Tensor ind = as_batched(indices).contiguous(layout_of(dy));
+  at::Tensor buf = grad_buffer(g, dy);
+  bool ok = true;
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.max_pool2d_backward",
+                                 [&] { ok = max_backward<scalar_t>(g, dy, ind, buf); });
+  TORCH_CHECK(ok, op, ": found an index outside the input plane of size ", g.H, "x", g.W);
+  return finish_grad(buf, dy, g.batched);
+}
+
+at::Tensor avg_pool2d(const at::Tensor& input, at::IntArrayRef kernel_size, at::IntArrayRef stride,
+                      at::IntArrayRef padding, bool ceil_mode, bool count_include_pad,
+                      c10::optional<int64_t> divisor_override) {
+  PoolGeometry g = check_avg_pool2d("torchconv.avg_pool2d", input, kernel_size, stride, padding, ceil_mode,
+                                    divisor_override);
+  at::Tensor x = as_batched(input);
+  x = x.contiguous(layout_of(x));
+  at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, x.options().memory_format(layout_of(x)));
+  SlidingRule rule{g, count_include_pad, divisor_override.value_or(0)};
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.avg_pool2d",
+                                 [&] { avg_forward<scalar_t>(g, rule, x, y); });
+  return unbatch_if(y, g.batched);
+}
+
+at::Tensor avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef input_size,
+                               at::IntArrayRef kernel_size, at::IntArrayRef stride, at::IntArrayRef padding,
+                               bool ceil_mode, bool count_include_pad, c10::optional<int64_t> divisor_override) {
+  const char* op = "torchconv.avg_pool2d_backward";
+  PoolGeometry g = check_avg_pool2d_backward(op, grad_output, input_size, kernel_size, stride, padding, ceil_mode,
+                                             divisor_override);
+  at::Tensor dy = as_batched(grad_output);
+  dy = dy.contiguous(layout_of(dy));
+  at::Tensor buf = grad_buffer(g, dy);
+  SlidingRule rule{g, count_include_pad, divisor_override.value_or(0)};
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.avg_pool2d_backward",
+                                 [&] { avg_backward<scalar_t>(g, rule, dy, buf); });
+  return finish_grad(buf, dy, g.batched);
+}
+
+at::Tensor adaptive_avg_pool2d(const at::Tensor& input, at::IntArrayRef output_size) {
+  PoolGeometry g = check_adaptive_pool2d("torchconv.adaptive_avg_pool2d", input, output_size);
+  at::Tensor x = as_batched(input);
+  x = x.contiguous(layout_of(x));
+  at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, x.options().memory_format(layout_of(x)));
+  if (y.numel() > 0) {
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.adaptive_avg_pool2d",
+                                   [&] { avg_forward<scalar_t>(g, AdaptiveRule{g}, x, y); });
+  }
+  return unbatch_if(y, g.batched);
+}
+
+at::Tensor adaptive_avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef input_size) {
+  const char* op = "torchconv.adaptive_avg_pool2d_backward";
+  PoolGeometry g = check_adaptive_avg_pool2d_backward(op, grad_output, input_size);
+  at::Tensor dy = as_batched(grad_output);
+  dy = dy.contiguous(layout_of(dy));
+  at::Tensor buf = grad_buffer(g, dy);
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.adaptive_avg_pool2d_backward",
+                                 [&] { avg_backward<scalar_t>(g, AdaptiveRule{g}, dy, buf); });
+  return finish_grad(buf, dy, g.batched);
+}
+
+TORCH_LIBRARY_IMPL(torchconv, CPU, m) {
+  m.impl("max_pool2d", &max_pool2d);
+  m.impl("max_pool2d_backward", &max_pool2d_backward);
+  m.impl("avg_pool2d", &avg_pool2d);
+  m.impl("avg_pool2d_backward", &avg_pool2d_backward);
+  m.impl("adaptive_avg_pool2d", &adaptive_avg_pool2d);
+  m.impl("adaptive_avg_pool2d_backward", &adaptive_avg_pool2d_backward);
+  m.impl("adaptive_max_pool2d", &adaptive_max_pool2d);
+}
+
+}  // namespace cpu
+}  // namespace torchconv

@@ -1,0 +1,58 @@
+// Every torchconv op schema, declared once. Backends register kernels with TORCH_LIBRARY_IMPL in
+// csrc/cpu (CPU) and csrc/cuda (CUDA); autograd and fake (meta) kernels are registered in Python
+// (torchconv/_ops.py).
+//
+// Op set: the forward ops, and one op per gradient so that only what autograd needs is computed.
+//   conv2d                          y = conv(x, w) + b
+//   conv2d_input_grad               dx from dy and w (this is also conv_transpose2d's forward)
+//   conv2d_weight_grad              dw from dy and x
+//   max_pool2d / adaptive_max_pool2d       (values, int64 indices into each H*W plane)
+//   max_pool2d_backward             dx from dy and indices (serves both max pools)
+//   avg_pool2d, avg_pool2d_backward
+//   adaptive_avg_pool2d, adaptive_avg_pool2d_backward
+// Inputs are (N, C, H, W) or unbatched (C, H, W); size arguments follow the input's rank.
+#include <Python.h>
+#include <torch/library.h>
+
+#include "cpu/isa.h"
+
+namespace {
+// torchconv._C.cpu_isa(): the instruction set the CPU kernels use.
+PyObject* cpu_isa(PyObject*, PyObject*) {
+  try {
+    return PyUnicode_FromString(torchconv::cpu::isa_name(torchconv::cpu::active_isa()));
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+    return nullptr;
+  }
+}
+PyMethodDef methods[] = {{"cpu_isa", cpu_isa, METH_NOARGS, "CPU instruction set in use"}, {nullptr, nullptr, 0, nullptr}};
+}  // namespace
+
+extern "C" {
+// `import torchconv._C` loads this library, whose static initialisers register the ops.
+PyMODINIT_FUNC PyInit__C(void) {
+  static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, methods};
+  return PyModule_Create(&module);
+}
+}
+
+TORCH_LIBRARY(torchconv, m) {
+  m.def("conv2d(Tensor input, Tensor weight, Tensor? bias, int[2] stride, int[2] padding, "
+        "int[2] dilation, int groups) -> Tensor");
+  m.def("conv2d_input_grad(Tensor grad_output, Tensor weight, int[] input_size, int[2] stride, "
+        "int[2] padding, int[2] dilation, int groups) -> Tensor");
+  m.def("conv2d_weight_grad(Tensor grad_output, Tensor input, int[] weight_size, int[2] stride, "
+        "int[2] padding, int[2] dilation, int groups) -> Tensor");
+  m.def("max_pool2d(Tensor input, int[2] kernel_size, int[2] stride, int[2] padding, "
+        "int[2] dilation, bool ceil_mode) -> (Tensor, Tensor)");
+  m.def("max_pool2d_backward(Tensor grad_output, Tensor indices, int[] input_size) -> Tensor");
+  m.def("avg_pool2d(Tensor input, int[2] kernel_size, int[2] stride, int[2] padding, "
+        "bool ceil_mode, bool count_include_pad, int? divisor_override) -> Tensor");
+  m.def("avg_pool2d_backward(Tensor grad_output, int[] input_size, int[2] kernel_size, "
+        "int[2] stride, int[2] padding, bool ceil_mode, bool count_include_pad, "
+        "int? divisor_override) -> Tensor");
+  m.def("adaptive_avg_pool2d(Tensor input, int[2] output_size) -> Tensor");
+  m.def("adaptive_avg_pool2d_backward(Tensor grad_output, int[] input_size) -> Tensor");
+  m.def("adaptive_max_pool2d(Tensor input, int[2] output_size) -> (Tensor, Tensor)");
+}

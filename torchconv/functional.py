@@ -1,0 +1,197 @@
+"""torchconv's functional API: the signatures, defaults, shape rules and errors of
+``torch.nn.functional``, computed by torchconv's own kernels.
+
+Shapes: inputs are ``(N, C, H, W)`` or unbatched ``(C, H, W)``; outputs keep the rank and the memory
+format (channels_last in, channels_last out). Every spatial size follows
+
+    out = floor((in + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1
+
+(pooling with ``ceil_mode=True`` rounds up, but drops a last window that would start in the right
+padding).
+"""
+import numbers
+
+import torch
+
+from ._ops import ops
+
+__all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+           "adaptive_max_pool2d"]
+
+
+def _pair(value, name, op=None):
+    """int -> (v, v); a sequence of one or two ints -> a pair. Anything else is an error in
+    torch.nn.functional's wording."""
+    if isinstance(value, numbers.Integral):
+        return (int(value), int(value))
+    try:
+        values = tuple(int(v) for v in value)
+    except TypeError:
+        values = ()
+    if len(values) == 1:
+        return values * 2
+    if len(values) == 2:
+        return values
+    if op is not None:
+        raise RuntimeError(f"{op}: {name} must either be a single int, or a tuple of two ints")
+    raise RuntimeError(f"expected {name} to be a single integer value or a list of 2 values to match "
+                       f"the convolution dimensions, but got {name}={list(value) if hasattr(value, '__iter__') else value}")
+
+
+def _same_padding(input, weight, stride, dilation):
+    """padding='same': total padding d*(k-1) per dimension, split evenly; an odd total puts the extra
+    row/column at the bottom/right by padding the input (as PyTorch does)."""
+    if stride != (1, 1):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    total = [dilation[i] * (weight.shape[2 + i] - 1) for i in range(2)]
+    left = [t // 2 for t in total]
+    extra = [t - 2 * l for t, l in zip(total, left)]
+    if any(extra):
+        input = torch.nn.functional.pad(input, [0, extra[1], 0, extra[0]])
+    return input, tuple(left)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) over ``(N, C, H, W)`` or ``(C, H, W)`` input.
+
+    ``weight`` is ``(K, C/groups, kH, kW)``, ``bias`` ``(K,)``; the output is ``(N, K, P, Q)`` with
+    ``P = floor((H + 2*padding[0] - dilation[0]*(kH-1) - 1) / stride[0]) + 1`` (Q likewise).
+    ``padding`` is an int, a pair, ``"valid"`` (no padding) or ``"same"`` (output size = input size,
+    stride 1 only).
+
+    Example::
+
+        >>> x = torch.randn(8, 3, 32, 32)
+        >>> w = torch.randn(16, 3, 3, 3)
+        >>> torchconv.conv2d(x, w, padding=1).shape
+        torch.Size([8, 16, 32, 32])
+    """
+    stride = _pair(stride, "stride")
+    dilation = _pair(dilation, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0)
+        elif padding == "same":
+            input, padding = _same_padding(input, weight, stride, dilation)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        padding = _pair(padding, "padding")
+    return ops.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-D transposed convolution: the gradient of ``conv2d`` with respect to its input.
+
+    ``input`` is ``(N, C_in, H, W)`` or ``(C_in, H, W)``, ``weight`` ``(C_in, C_out/groups, kH, kW)``;
+    the output is ``(N, C_out, H_out, W_out)`` with
+    ``H_out = (H - 1)*stride[0] - 2*padding[0] + dilation[0]*(kH - 1) + output_padding[0] + 1``.
+
+    Example::
+
+        >>> x = torch.randn(2, 16, 8, 8)
+        >>> w = torch.randn(16, 8, 4, 4)
+        >>> torchconv.conv_transpose2d(x, w, stride=2, padding=1).shape
+        torch.Size([2, 8, 16, 16])
+    """
+    stride = _pair(stride, "stride")
+    padding = _pair(padding, "padding")
+    output_padding = _pair(output_padding, "output_padding")
+    dilation = _pair(dilation, "dilation")
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input "
+                           f"of size: {list(input.shape)}")
+    if weight.dim() != 4:
+        raise RuntimeError(f"conv_transpose2d: expected a 4-D weight, but got weight of size {list(weight.shape)}")
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op < 0 or (op >= s and op >= d):
+            raise RuntimeError(
+                "output padding must be smaller than either stride or dilation, but got "
+                f"output_padding_height: {output_padding[0]} output_padding_width: {output_padding[1]} "
+                f"stride_height: {stride[0]} stride_width: {stride[1]} dilation_height: {dilation[0]} "
+                f"dilation_width: {dilation[1]}")
+    out_hw = [(input.shape[-2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (weight.shape[2 + i] - 1)
+              + output_padding[i] + 1 for i in range(2)]
+    if min(out_hw) <= 0:
+        raise RuntimeError(f"conv_transpose2d: calculated output size {out_hw} is too small for input of size "
+                           f"{list(input.shape)}")
+    size = list(input.shape[:-3]) + [weight.shape[1] * groups] + out_hw
+    out = ops.conv2d_input_grad(input, weight, size, stride, padding, dilation, groups)
+    if bias is not None:
+        out = out + bias.reshape(-1, 1, 1)
+    return out
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """2-D max pooling. Output ``(N, C, OH, OW)`` with
+    ``OH = floor((H + 2*padding[0] - dilation[0]*(kH-1) - 1) / stride[0]) + 1`` (ceil with ceil_mode).
+    With ``return_indices`` also returns the int64 argmax of each window as a flat index ``h*W + w``
+    into its input plane (NaN wins, as in PyTorch). ``stride`` defaults to ``kernel_size``.
+
+    Example::
+
+        >>> y, idx = torchconv.max_pool2d(torch.randn(1, 64, 112, 112), 3, 2, 1, return_indices=True)
+        >>> y.shape
+        torch.Size([1, 64, 56, 56])
+    """
+    k = _pair(kernel_size, "kernel_size", "max_pool2d")
+    s = k if stride is None or (not isinstance(stride, numbers.Integral) and len(stride) == 0) else \
+        _pair(stride, "stride", "max_pool2d")
+    out, indices = ops.max_pool2d(input, k, s, _pair(padding, "padding", "max_pool2d"),
+                                  _pair(dilation, "dilation", "max_pool2d"), bool(ceil_mode))
+    return (out, indices) if return_indices else out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-D average pooling. Output size as for ``max_pool2d`` (no dilation). Each window's sum is
+    divided by its size counted up to the padded border (``count_include_pad``), or by the number of
+    input elements in it, or by ``divisor_override``.
+
+    Example::
+
+        >>> torchconv.avg_pool2d(torch.randn(2, 3, 8, 8), 2).shape
+        torch.Size([2, 3, 4, 4])
+    """
+    k = _pair(kernel_size, "kernel_size", "avg_pool2d")
+    s = k if stride is None or (not isinstance(stride, numbers.Integral) and len(stride) == 0) else \
+        _pair(stride, "stride", "avg_pool2d")
+    return ops.avg_pool2d(input, k, s, _pair(padding, "padding", "avg_pool2d"), bool(ceil_mode),
+                          bool(count_include_pad), divisor_override)
+
+
+def _adaptive_size(input, output_size):
+    """An int, or a pair whose None entries keep the input's size."""
+    if isinstance(output_size, numbers.Integral):
+        return [int(output_size)] * 2
+    size = list(output_size)
+    if len(size) == 1:
+        size = size * 2
+    if len(size) != 2:
+        raise RuntimeError(f"adaptive pooling: output_size must be an int or a pair, but got {output_size}")
+    return [input.shape[-2 + i] if v is None else int(v) for i, v in enumerate(size)]
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Adaptive average pooling to ``output_size`` (OH, OW): output pixel (i, j) averages input rows
+    ``[floor(i*H/OH), ceil((i+1)*H/OH))`` and likewise columns.
+
+    Example::
+
+        >>> torchconv.adaptive_avg_pool2d(torch.randn(2, 512, 7, 7), 1).shape
+        torch.Size([2, 512, 1, 1])
+    """
+    return ops.adaptive_avg_pool2d(input, _adaptive_size(input, output_size))
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Adaptive max pooling with the windows of ``adaptive_avg_pool2d``; optional int64 indices as
+    in ``max_pool2d``.
+
+    Example::
+
+        >>> torchconv.adaptive_max_pool2d(torch.randn(2, 8, 9, 9), (3, 3)).shape
+        torch.Size([2, 8, 3, 3])
+    """
+    out, indices = ops.adaptive_max_pool2d(input, _adaptive_size(input, output_size))
+    return (out, indices) if return_indices else out
