@@ -248,7 +248,7 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
 // A zeroed accumulation buffer shaped like the (batched) input, in the layout of `like`.
 at::Tensor grad_buffer(const PoolGeometry& g, const at::Tensor& like) {
   auto acc = like.scalar_type() == at::kBFloat16 ? at::kFloat : like.scalar_type();
-  return at::zeros({g.N, g.C, g.H, g.W}, like.options().dtype(acc).memory_format(layout_of(like)));
+  return at::empty({g.N, g.C, g.H, g.W}, like.options().dtype(acc).memory_format(layout_of(like))).zero_();
 }
 
 at::Tensor finish_grad(const at::Tensor& buf, const at::Tensor& like, bool batched) {
