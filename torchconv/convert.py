@@ -9,6 +9,12 @@ from . import nn
 # torch.nn class -> torchconv class. Only these exact classes are swapped: a user's subclass of
 # torch.nn.Conv2d may override forward, and is left alone.
 SWAPS = {
+    torch.nn.Conv1d: nn.Conv1d,
+    torch.nn.ConvTranspose1d: nn.ConvTranspose1d,
+    torch.nn.MaxPool1d: nn.MaxPool1d,
+    torch.nn.AvgPool1d: nn.AvgPool1d,
+    torch.nn.AdaptiveAvgPool1d: nn.AdaptiveAvgPool1d,
+    torch.nn.AdaptiveMaxPool1d: nn.AdaptiveMaxPool1d,
     torch.nn.Conv2d: nn.Conv2d,
     torch.nn.ConvTranspose2d: nn.ConvTranspose2d,
     torch.nn.MaxPool2d: nn.MaxPool2d,

@@ -390,22 +390,35 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
       }
     });
   }
-  const int64_t tiles_count = g.G * KB * RS * CT, chunks = row_chunks(tiles_count, rows);
-  std::vector<T> part(chunks * tiles_count * MR * nb);
-  parallel_for(tiles_count * chunks, [&](int64_t item) {
-    const int64_t ch = item % chunks, t = item / chunks;
-    const int64_t ct = t % CT, rs = (t / CT) % RS, kb = (t / (CT * RS)) % KB, gi = t / (CT * RS * KB);
-    const int64_t r = rs / g.S, s = rs % g.S, c0 = ct * MR, mr = std::min(MR, Cg - c0);
+  // Rows are split into one chunk per thread, each with its own partial dw; if there are fewer rows
+  // than threads the tiles are split as well. Within a chunk, rows are taken in blocks small enough
+  // for their input rows and gradient panels to stay in L2 while every tile sweeps over them.
+  const int64_t tiles_count = g.G * KB * RS * CT, threads = at::get_num_threads();
+  const int64_t chunks = std::max<int64_t>(1, std::min(threads, rows));
+  const int64_t tile_groups = std::min(tiles_count, ceil_div(threads, chunks));
+  const int64_t row_bytes = sizeof(T) * (g.sh * Wp * C + KB * g.Q * nb);
+  const int64_t block_rows = std::max<int64_t>(1, (int64_t(256) << 10) / row_bytes);
+  std::vector<T> part(chunks * tiles_count * MR * nb, T(0));
+  parallel_for(chunks * tile_groups, [&](int64_t item) {
+    const int64_t ch = item / tile_groups, tg = item % tile_groups;
+    const int64_t t0 = tg * tiles_count / tile_groups, t1 = (tg + 1) * tiles_count / tile_groups;
     const int64_t row0 = ch * rows / chunks, row1 = (ch + 1) * rows / chunks;
-    std::vector<int64_t> a_off(row1 - row0);
-    std::vector<const T*> bp(row1 - row0);
-    for (int64_t row = row0; row < row1; ++row) {
-      const int64_t n = row / g.P, p = row % g.P;
-      a_off[row - row0] = ((n * Hp + p * g.sh + r * g.dh) * Wp + s * g.dw) * C + gi * Cg + c0;
-      bp[row - row0] = dyp.data() + ((gi * KB + kb) * rows + row) * g.Q * nb;
+    std::vector<int64_t> a_off(block_rows);
+    std::vector<const T*> bp(block_rows);
+    for (int64_t rb = row0; rb < row1; rb += block_rows) {
+      const int64_t nrows = std::min(block_rows, row1 - rb);
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t ct = t % CT, rs = (t / CT) % RS, kb = (t / (CT * RS)) % KB, gi = t / (CT * RS * KB);
+        const int64_t r = rs / g.S, s = rs % g.S, c0 = ct * MR, mr = std::min(MR, Cg - c0);
+        for (int64_t i = 0; i < nrows; ++i) {
+          const int64_t row = rb + i, n = row / g.P, p = row % g.P;
+          a_off[i] = ((n * Hp + p * g.sh + r * g.dh) * Wp + s * g.dw) * C + gi * Cg + c0;
+          bp[i] = dyp.data() + ((gi * KB + kb) * rows + row) * g.Q * nb;
+        }
+        tile.fn(mr, X, 1, g.sw * C, a_off.data(), bp.data(), nrows, g.Q,
+                part.data() + (ch * tiles_count + t) * MR * nb, true);
+      }
     }
-    tile.fn(mr, X, 1, g.sw * C, a_off.data(), bp.data(), row1 - row0, g.Q,
-            part.data() + (t * chunks + ch) * MR * nb, false);
   });
   parallel_for(tiles_count, [&](int64_t t) {
     const int64_t ct = t % CT, rs = (t / CT) % RS, kb = (t / (CT * RS)) % KB, gi = t / (CT * RS * KB);
@@ -414,7 +427,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t v = 0; v < cols; ++v) {
         T sum = 0;
-        for (int64_t ch = 0; ch < chunks; ++ch) sum += part[(t * chunks + ch) * MR * nb + i * nb + v];
+        for (int64_t ch = 0; ch < chunks; ++ch) sum += part[(ch * tiles_count + t) * MR * nb + i * nb + v];
         DW[(k0 + v) * wst.n + (c0 + i) * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] =
             static_cast<scalar_t>(sum);
       }

@@ -1,0 +1,1 @@
+"""torchconv benchmarks: the layer suite (``benchmarks.suite``) and the CLI (``benchmarks.bench``)."""
