@@ -28,6 +28,7 @@
 #include <ATen/OpMathType.h>
 #include <torch/library.h>
 
+#include <type_traits>
 #include <vector>
 
 #include "../checks.h"
@@ -113,20 +114,21 @@ std::vector<T> pack_panels(int64_t G, int64_t cols_g, int64_t J, int64_t RS, int
   return dst;
 }
 
-// Writes an mr x nb accumulator tile to out[n, c0 + v, h, w0 + i*w_step] for v < cols (+ bias).
+// Writes an mr x nb accumulator tile to out[n, c0 + v, h, w0 + i*w_step] for v < cols, converting
+// to the output type; used where the micro-kernel cannot store directly (NCHW or bfloat16 output).
 template <typename scalar_t, typename T>
 void store_tile(const T* acc, int64_t mr, int64_t nb, int64_t cols, scalar_t* out, const Strides4& st,
-                int64_t n, int64_t c0, int64_t h, int64_t w0, int64_t w_step, const T* bias) {
+                int64_t n, int64_t c0, int64_t h, int64_t w0, int64_t w_step) {
   scalar_t* base = out + n * st.n + c0 * st.c + h * st.h + w0 * st.w;
   const int64_t sw = w_step * st.w;
   if (st.c == 1) {
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t v = 0; v < cols; ++v)
-        base[i * sw + v] = static_cast<scalar_t>(acc[i * nb + v] + (bias ? bias[c0 + v] : T(0)));
+        base[i * sw + v] = static_cast<scalar_t>(acc[i * nb + v]);
   } else {
     for (int64_t v = 0; v < cols; ++v)
       for (int64_t i = 0; i < mr; ++i)
-        base[i * sw + v * st.c] = static_cast<scalar_t>(acc[i * nb + v] + (bias ? bias[c0 + v] : T(0)));
+        base[i * sw + v * st.c] = static_cast<scalar_t>(acc[i * nb + v]);
   }
 }
 
@@ -170,20 +172,92 @@ std::vector<double> bias_values(const c10::optional<at::Tensor>& bias) {
 // ---------------------------------------------------------------------------------------------
 // Forward
 
+// The tile for rows of Q output pixels in NCHW: the one wasting fewer columns in the last vector,
+// or none if both waste more than a quarter (short rows are better served through NHWC).
+template <typename T>
+const TileKernel<T>* pick_row_tile(int64_t Q) {
+  const auto& k = tiles<T>();
+  auto waste = [&](const TileKernel<T>& t) { return double(ceil_div(Q, t.nb) * t.nb) / double(Q); };
+  const TileKernel<T>* best = waste(k.wide) <= waste(k.narrow) ? &k.wide : &k.narrow;
+  return waste(*best) <= 1.34 ? best : nullptr;
+}
+
+// Stride-1 forward straight into an NCHW output: rows = output channels, columns = nb consecutive
+// output pixels of one row, so each B panel row is a contiguous run of a (zero-padded) NCHW input
+// row and the output tile is stored without transposition. The input is copied once into a padded
+// NCHW buffer with nb elements of slack (full-vector reads of the last row); weights are packed as
+// [group][block of mr_max output channels][r][s][c][mr_max].
+template <typename T>
+void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w, const T* bias, T* Y,
+                       const Strides4& ys, const TileKernel<T>& tile) {
+  const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, C = g.C;
+  const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, plane = Hp * Wp;
+  const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, MR);
+  at::Tensor xpad = at::empty({g.N * C * plane + nb}, x.options());
+  T* XP = xpad.data_ptr<T>();
+  {
+    const T* X = x.const_data_ptr<T>();
+    const Strides4 xs(x);
+    std::fill(XP + g.N * C * plane, XP + g.N * C * plane + nb, T(0));
+    parallel_for(g.N * C, [&](int64_t nc) {
+      const int64_t n = nc / C, c = nc % C;
+      T* dst = XP + nc * plane;
+      std::fill(dst, dst + g.ph * Wp, T(0));
+      std::fill(dst + (g.ph + g.H) * Wp, dst + plane, T(0));
+      for (int64_t h = 0; h < g.H; ++h) {
+        T* row = dst + (g.ph + h) * Wp;
+        const T* src = X + n * xs.n + c * xs.c + h * xs.h;
+        std::fill(row, row + g.pw, T(0));
+        std::fill(row + g.pw + g.W, row + Wp, T(0));
+        for (int64_t wi = 0; wi < g.W; ++wi) row[g.pw + wi] = src[wi * xs.w];
+      }
+    });
+  }
+  const T* Wt = w.const_data_ptr<T>();
+  const Strides4 ws(w);
+  std::vector<T> wp = pack_panels<T>(g.G, Kg, Cg, RS, MR, [&](int64_t gi, int64_t k, int64_t c, int64_t rs) {
+    return Wt[(gi * Kg + k) * ws.n + c * ws.c + (rs / g.S) * ws.h + (rs % g.S) * ws.w];
+  });
+  std::vector<int64_t> a_off(RS);
+  for (int64_t t = 0; t < RS; ++t) a_off[t] = t * Cg * MR;
+  parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
+    const int64_t kb = item % KB, p = (item / KB) % g.P, gi = (item / (KB * g.P)) % g.G;
+    const int64_t n = item / (KB * g.P * g.G), k0 = gi * Kg + kb * MR, mr = std::min(MR, Kg - kb * MR);
+    std::vector<const T*> bp(RS);
+    for (int64_t q0 = 0; q0 < g.Q; q0 += nb) {
+      for (int64_t r = 0; r < g.R; ++r)
+        for (int64_t s = 0; s < g.S; ++s)
+          bp[r * g.S + s] = XP + ((n * C + gi * Cg) * Hp + p + r * g.dh) * Wp + q0 + s * g.dw;
+      TileArgs<T> args{wp.data() + (gi * KB + kb) * RS * Cg * MR, 1, MR, a_off.data(), bp.data(), plane, RS, Cg,
+                       Y + n * ys.n + k0 * ys.c + p * ys.h + q0, ys.c, std::min(nb, g.Q - q0),
+                       bias ? bias + k0 : nullptr, nullptr, false};
+      tile.fn(mr, args);
+    }
+  });
+}
+
 template <typename scalar_t>
 void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w,
                   const std::vector<double>& bias_d, at::Tensor& y) {
   using T = at::opmath_type<scalar_t>;
   const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, C = g.C, K = g.K;
   const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
-  at::Tensor xp = pack_nhwc<scalar_t, T>(x, g.ph, g.pw, Hp, Wp);
-  const T* X = xp.const_data_ptr<T>();
-  std::vector<T> bias(bias_d.begin(), bias_d.end());
-  const T* bias_ptr = bias.empty() ? nullptr : bias.data();
+  const bool has_bias = !bias_d.empty();
+  std::vector<T> bias(K + kMaxTile, T(0));  // padded: the micro-kernel reads whole vectors of bias
+  std::copy(bias_d.begin(), bias_d.end(), bias.begin());
   scalar_t* Y = y.data_ptr<scalar_t>();
   const Strides4 ys(y);
   const scalar_t* Wt = w.const_data_ptr<scalar_t>();
   const Strides4 ws(w);
+
+  if (std::is_same<scalar_t, T>::value && g.sh == 1 && g.sw == 1 && ys.w == 1 && !(Cg == 1 && g.G > 1)) {
+    if (const TileKernel<T>* tile = pick_row_tile<T>(g.Q)) {
+      conv_forward_nchw<T>(g, x, w, has_bias ? bias.data() : nullptr, reinterpret_cast<T*>(Y), ys, *tile);
+      return;
+    }
+  }
+  at::Tensor xp = pack_nhwc<scalar_t, T>(x, g.ph, g.pw, Hp, Wp);
+  const T* X = xp.const_data_ptr<T>();
 
   if (Cg == 1 && g.G > 1) {
     // Depthwise: output channel k reads input channel k / m, m = K / C.
@@ -196,7 +270,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
       const int64_t n = row / g.P, p = row % g.P;
       std::vector<T> acc(K);
       for (int64_t q = 0; q < g.Q; ++q) {
-        for (int64_t k = 0; k < K; ++k) acc[k] = bias_ptr ? bias_ptr[k] : T(0);
+        for (int64_t k = 0; k < K; ++k) acc[k] = bias[k];
         for (int64_t r = 0; r < g.R; ++r)
           for (int64_t s = 0; s < g.S; ++s) {
             const T* xv = X + ((n * Hp + p * g.sh + r * g.dh) * Wp + q * g.sw + s * g.dw) * C;
@@ -207,7 +281,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
               for (int64_t k = 0; k < K; ++k) acc[k] += xv[k / m] * wv[k];
             }
           }
-        store_tile<scalar_t, T>(acc.data(), 1, K, K, Y, ys, n, 0, p, q, 1, nullptr);
+        store_tile<scalar_t, T>(acc.data(), 1, K, K, Y, ys, n, 0, p, q, 1);
       }
     });
     return;
@@ -221,6 +295,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   std::vector<int64_t> a_off(RS);
   for (int64_t r = 0; r < g.R; ++r)
     for (int64_t s = 0; s < g.S; ++s) a_off[r * g.S + s] = (r * g.dh * Wp + s * g.dw) * C;
+  const bool direct = std::is_same<scalar_t, T>::value && ys.c == 1;
 
   parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
     const int64_t kb = item % KB, p = (item / KB) % g.P, gi = (item / (KB * g.P)) % g.G;
@@ -232,8 +307,14 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     const T* row = X + (n * Hp + p * g.sh) * Wp * C + gi * Cg;
     for (int64_t q0 = 0; q0 < g.Q; q0 += MR) {
       const int64_t mr = std::min(MR, g.Q - q0);
-      tile.fn(mr, row + q0 * g.sw * C, g.sw * C, 1, a_off.data(), bp.data(), RS, Cg, acc, false);
-      store_tile<scalar_t, T>(acc, mr, nb, cols, Y, ys, n, c0, p, q0, 1, bias_ptr);
+      TileArgs<T> args{row + q0 * g.sw * C, g.sw * C, 1, a_off.data(), bp.data(), nb, RS, Cg,
+                       acc, nb, cols, nullptr, has_bias ? bias.data() + c0 : nullptr, false};
+      if (direct) {
+        args.C = reinterpret_cast<T*>(Y) + n * ys.n + c0 + p * ys.h + q0 * ys.w;
+        args.ldc = ys.w;
+      }
+      tile.fn(mr, args);
+      if (!direct) store_tile<scalar_t, T>(acc, mr, nb, cols, Y, ys, n, c0, p, q0, 1);
     }
   });
 }
@@ -279,7 +360,7 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
                 for (int64_t j = 0; j < m; ++j) acc[c] += dv[c * m + j] * wv[c * m + j];
             }
           }
-          store_tile<scalar_t, T>(acc.data(), 1, C, C, DX, xs, n, 0, h, wpix, 1, nullptr);
+          store_tile<scalar_t, T>(acc.data(), 1, C, C, DX, xs, n, 0, h, wpix, 1);
         }
       }
     });
@@ -292,6 +373,7 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
   std::vector<T> wt = pack_panels<T>(g.G, Cg, Kg, RS, nb, [&](int64_t gi, int64_t c, int64_t k, int64_t rs) {
     return Wt[(gi * Kg + k) * ws.n + c * ws.c + (rs / g.S) * ws.h + (rs % g.S) * ws.w];
   });
+  const bool direct = std::is_same<scalar_t, T>::value && xs.c == 1;
   parallel_for(g.N * g.H * g.G * CB, [&](int64_t item) {
     const int64_t cb = item % CB, gi = (item / CB) % g.G, h = (item / (CB * g.G)) % g.H;
     const int64_t n = item / (CB * g.G * g.H);
@@ -310,9 +392,15 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
       const int64_t count = ceil_div(g.W - res, g.sw);  // input columns res, res+sw, ...
       for (int64_t i0 = 0; i0 < count; i0 += MR) {
         const int64_t mr = std::min(MR, count - i0);
-        tile.fn(mr, DY + n * g.P * row_stride + i0 * K, K, 1, a_off.data(), bp.data(),
-                (int64_t)taps.size(), Kg, acc, false);
-        store_tile<scalar_t, T>(acc, mr, nb, cols, DX, xs, n, c0, h, res + i0 * g.sw, g.sw, nullptr);
+        const int64_t w0 = res + i0 * g.sw;
+        TileArgs<T> args{DY + n * g.P * row_stride + i0 * K, K, 1, a_off.data(), bp.data(), nb,
+                         (int64_t)taps.size(), Kg, acc, nb, cols, nullptr, nullptr, false};
+        if (direct) {
+          args.C = reinterpret_cast<T*>(DX) + n * xs.n + c0 + h * xs.h + w0 * xs.w;
+          args.ldc = g.sw * xs.w;
+        }
+        tile.fn(mr, args);
+        if (!direct) store_tile<scalar_t, T>(acc, mr, nb, cols, DX, xs, n, c0, h, w0, g.sw);
       }
     }
   });
@@ -415,8 +503,8 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
           a_off[i] = ((n * Hp + p * g.sh + r * g.dh) * Wp + s * g.dw) * C + gi * Cg + c0;
           bp[i] = dyp.data() + ((gi * KB + kb) * rows + row) * g.Q * nb;
         }
-        tile.fn(mr, X, 1, g.sw * C, a_off.data(), bp.data(), nrows, g.Q,
-                part.data() + (ch * tiles_count + t) * MR * nb, true);
+        tile.fn(mr, TileArgs<T>{X, 1, g.sw * C, a_off.data(), bp.data(), nb, nrows, g.Q,
+                                part.data() + (ch * tiles_count + t) * MR * nb, nb, nb, nullptr, nullptr, true});
       }
     }
   });

@@ -9,20 +9,40 @@
 namespace torchconv {
 namespace cpu {
 
-// One tile computes, for rows i < mr and columns v < nb,
+// One tile computes, for rows i < mr and columns v < cols (cols <= nb),
 //
-//   acc[i*nb + v] (+)= sum_{t < nt} sum_{j < J}  A[a_off[t] + i*sa + j*sj] * b[t][j*nb + v]
+//   C[i*ldc + v] = (accumulate ? C[i*ldc + v] : 0) + row_bias[i] + col_bias[v]
+//                  + sum_{t < nt} sum_{j < J}  A[a_off[t] + i*sa + j*sj] * b[t][j*ldb + v]
 //
 // i.e. an (mr x J) * (J x nb) matrix product summed over nt "taps", each tap with its own A offset
-// and its own packed B panel. A is read with arbitrary strides and broadcast one element at a time;
-// each B panel is packed as J rows of nb contiguous elements. The mr x nb accumulators stay in
-// vector registers for the whole reduction. This one shape serves every convolution:
-//   forward         rows = output pixels, taps = filter taps (r, s), J = input channels
-//   input gradient  rows = input pixels,  taps = the filter taps that reach them, J = out channels
-//   weight gradient rows = input channels, taps = output rows (n, p), J = output columns
+// and its own B panel. A is read with arbitrary strides and broadcast one element at a time; each B
+// panel has J rows of nb contiguous elements (readable up to nb even when cols < nb). The mr x nb
+// accumulators stay in vector registers for the whole reduction; the biases may be null. This one
+// shape serves every convolution:
+//   forward (NHWC)   rows = output pixels, columns = output channels, taps = filter taps (r, s),
+//                    J = input channels
+//   forward (NCHW)   rows = output channels, columns = output pixels of one row, taps = (r, s)
+//   input gradient   rows = input pixels, columns = input channels, taps = the filter taps that
+//                    reach them, J = output channels
+//   weight gradient  rows = input channels, columns = output channels, taps = output rows (n, p),
+//                    J = output columns
 template <typename T>
-using TileFn = void (*)(int64_t mr, const T* A, int64_t sa, int64_t sj, const int64_t* a_off,
-                        const T* const* b, int64_t nt, int64_t J, T* acc, bool accumulate);
+struct TileArgs {
+  const T* A;
+  int64_t sa, sj;
+  const int64_t* a_off;
+  const T* const* b;
+  int64_t ldb;
+  int64_t nt, J;
+  T* C;
+  int64_t ldc, cols;
+  const T* row_bias;
+  const T* col_bias;
+  bool accumulate;
+};
+
+template <typename T>
+using TileFn = void (*)(int64_t mr, const TileArgs<T>& args);
 
 template <typename T>
 struct TileKernel {

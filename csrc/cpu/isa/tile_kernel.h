@@ -7,7 +7,8 @@
 // under a `#pragma GCC target` for the ISA. Register budget: the wide tile holds 2*MR accumulators
 // plus two B vectors and one broadcast (AVX-512: 12x2 of 32 zmm; AVX2 and SSE: 6x2 of 16).
 // The inner loop loads nb contiguous B elements, broadcasts one A element per row and issues one FMA
-// per accumulator vector: 2*MR FMAs per 2 vector loads and MR scalar broadcasts.
+// per accumulator vector: 2*MR FMAs per 2 vector loads and MR scalar broadcasts. Biases and the
+// optional accumulation into C are applied once, when the tile is stored.
 #include <utility>
 
 namespace torchconv {
@@ -21,8 +22,7 @@ template <> struct VecOf<float> { typedef vf type; };
 template <> struct VecOf<double> { typedef vd type; };
 
 template <typename T, int MR, int NV>
-static void tile(const T* A, int64_t sa, int64_t sj, const int64_t* a_off, const T* const* b,
-                 int64_t nt, int64_t J, T* acc, bool accumulate) {
+static void tile(const TileArgs<T>& p) {
   typedef typename VecOf<T>::type V;
   constexpr int VL = sizeof(V) / sizeof(T);
   constexpr int NB = VL * NV;
@@ -30,11 +30,11 @@ static void tile(const T* A, int64_t sa, int64_t sj, const int64_t* a_off, const
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v)
-      c[i][v] = accumulate ? *reinterpret_cast<const V*>(acc + i * NB + v * VL) : V{};
-  for (int64_t t = 0; t < nt; ++t) {
-    const T* a = A + a_off[t];
-    const T* bt = b[t];
+    for (int v = 0; v < NV; ++v) c[i][v] = V{};
+  const int64_t sa = p.sa, sj = p.sj, ldb = p.ldb, J = p.J;
+  for (int64_t t = 0; t < p.nt; ++t) {
+    const T* a = p.A + p.a_off[t];
+    const T* bt = p.b[t];
     for (int64_t j = 0; j < J; ++j) {
       V bv[NV];
 #pragma GCC unroll 4
@@ -46,31 +46,43 @@ static void tile(const T* A, int64_t sa, int64_t sj, const int64_t* a_off, const
         for (int v = 0; v < NV; ++v) c[i][v] += x * bv[v];
       }
       a += sj;
-      bt += NB;
+      bt += ldb;
     }
   }
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
+  V cb[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) *reinterpret_cast<V*>(acc + i * NB + v * VL) = c[i][v];
+  for (int v = 0; v < NV; ++v) cb[v] = p.col_bias ? *reinterpret_cast<const V*>(p.col_bias + v * VL) : V{};
+  const bool full = p.cols == NB;
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    const T rb = p.row_bias ? p.row_bias[i] : T(0);
+    T* out = p.C + i * p.ldc;
+    if (full) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        V r = c[i][v] + cb[v] + rb;
+        if (p.accumulate) r += *reinterpret_cast<const V*>(out + v * VL);
+        *reinterpret_cast<V*>(out + v * VL) = r;
+      }
+    } else {
+      T tmp[NB];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) *reinterpret_cast<V*>(tmp + v * VL) = c[i][v] + cb[v] + rb;
+      for (int64_t v = 0; v < p.cols; ++v) out[v] = p.accumulate ? out[v] + tmp[v] : tmp[v];
+    }
+  }
 }
 
 // Picks the instance for the row count mr (1..MR_MAX) of the last, partial tile.
 template <typename T, int NV, int... M>
-static void tile_rows(int64_t mr, const T* A, int64_t sa, int64_t sj, const int64_t* a_off,
-                      const T* const* b, int64_t nt, int64_t J, T* acc, bool accumulate,
-                      std::integer_sequence<int, M...>) {
-  typedef void (*Fn)(const T*, int64_t, int64_t, const int64_t*, const T* const*, int64_t, int64_t, T*,
-                     bool);
-  static constexpr Fn table[] = {&tile<T, M + 1, NV>...};
-  table[mr - 1](A, sa, sj, a_off, b, nt, J, acc, accumulate);
+static void tile_rows(int64_t mr, const TileArgs<T>& p, std::integer_sequence<int, M...>) {
+  static constexpr void (*table[])(const TileArgs<T>&) = {&tile<T, M + 1, NV>...};
+  table[mr - 1](p);
 }
 
 template <typename T, int NV, int MR_MAX>
-static void tile_any(int64_t mr, const T* A, int64_t sa, int64_t sj, const int64_t* a_off,
-                     const T* const* b, int64_t nt, int64_t J, T* acc, bool accumulate) {
-  tile_rows<T, NV>(mr, A, sa, sj, a_off, b, nt, J, acc, accumulate,
-                   std::make_integer_sequence<int, MR_MAX>{});
+static void tile_any(int64_t mr, const TileArgs<T>& p) {
+  tile_rows<T, NV>(mr, p, std::make_integer_sequence<int, MR_MAX>{});
 }
 
 template <typename T>
