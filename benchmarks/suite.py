@@ -45,24 +45,24 @@ CONV_LAYERS = [
     _conv("resnet50_1x1_64-256@56", 64, 256, 56, 1),
     _conv("resnet50_1x1_256-64@56", 256, 64, 56, 1, quick=True),
     _conv("resnet50_1x1_1024-256@14", 1024, 256, 14, 1),
-    _conv("resnet50_down_1x1s2_256-512@56", 256, 512, 56, 1, quick=True, stride=2),
+    _conv("resnet50_down_1x1s2_256-512@56", 256, 512, 56, 1, stride=2),
     # MobileNetV2: depthwise 3x3 (groups = channels), stride 1 and stride 2.
     _conv("mobilenetv2_dw3x3_144@56", 144, 144, 56, 3, quick=True, padding=1, groups=144),
     _conv("mobilenetv2_dw3x3s2_96@112", 96, 96, 112, 3, stride=2, padding=1, groups=96),
     # ResNeXt-50 32x4d: grouped 3x3 of the first stage.
     _conv("resnext50_g32_3x3_128@56", 128, 128, 56, 3, quick=True, padding=1, groups=32),
     # DeepLabv3: atrous (dilated) 3x3 convolutions of the backbone's last stages.
-    _conv("deeplab_3x3d2_256@33", 256, 256, 33, 3, batch=4, quick=True, padding=2, dilation=2),
+    _conv("deeplab_3x3d2_256@33", 256, 256, 33, 3, batch=2, quick=True, padding=2, dilation=2),
     _conv("deeplab_3x3d4_512@28", 512, 512, 28, 3, batch=1, padding=4, dilation=4),
     # LeNet-5: tiny convolutions, dominated by per-call overhead.
-    _conv("lenet_c1_5x5_1-6@32", 1, 6, 32, 5, batch=64),
-    _conv("lenet_c2_5x5_6-16@14", 6, 16, 14, 5, batch=64, quick=True),
+    _conv("lenet5_c1_5x5_1-6@32", 1, 6, 32, 5, batch=64),
+    _conv("lenet5_c2_5x5_6-16@14", 6, 16, 14, 5, batch=64, quick=True),
 ]
 
 POOL_LAYERS = [
     _pool("resnet50_maxpool_3x3s2_64@112", "max_pool2d", 64, 112, quick=True,
           kernel_size=3, stride=2, padding=1),
-    _pool("vgg_maxpool_2x2_128@112", "max_pool2d", 128, 112, quick=True, kernel_size=2, stride=2),
+    _pool("vgg_maxpool_2x2_128@112", "max_pool2d", 128, 112, kernel_size=2, stride=2),
     _pool("vgg_maxpool_2x2_512@28", "max_pool2d", 512, 28, kernel_size=2, stride=2),
     # DenseNet-121 transition layer: 2x2 average pooling.
     _pool("densenet_avgpool_2x2_128@56", "avg_pool2d", 128, 56, quick=True, kernel_size=2, stride=2),

@@ -175,7 +175,7 @@ std::vector<int64_t> pool_input_sizes(const char* op, at::IntArrayRef s) {
 
 PoolGeometry sliding_pool_geometry(const char* op, at::IntArrayRef input_size, at::IntArrayRef kernel_size,
                                    at::IntArrayRef stride, at::IntArrayRef padding,
-                                   at::IntArrayRef dilation, bool ceil_mode, bool is_max) {
+                                   at::IntArrayRef dilation, bool ceil_mode) {
   auto in = pool_input_sizes(op, input_size);
   auto k = pair(op, kernel_size, "kernel_size");
   auto s = stride.empty() ? k : pair(op, stride, "stride");
@@ -191,18 +191,14 @@ PoolGeometry sliding_pool_geometry(const char* op, at::IntArrayRef input_size, a
   check_bounded(op, k, "kernel_size");
   check_bounded(op, s, "stride");
   check_bounded(op, d, "dilation");
-  if (is_max) {
-    for (int i = 0; i < 2; ++i) {
-      TORCH_CHECK(p[i] <= ((k[i] - 1) * d[i] + 1) / 2, op,
-                  ": pad should be at most half of effective kernel size, but got pad=", p[i],
-                  ", kernel_size=", k[i], " and dilation=", d[i]);
-    }
-  } else {
-    for (int i = 0; i < 2; ++i) {
-      TORCH_CHECK(p[i] <= k[i] / 2, op, ": pad should be at most half of kernel size, but got pad=", p[i],
-                  " and kernel_size=", k[i]);
-    }
+  for (int i = 0; i < 2; ++i) {
+    TORCH_CHECK(p[i] <= ((k[i] - 1) * d[i] + 1) / 2, op,
+                ": pad should be at most half of effective kernel size, but got pad=", p[i], ", kernel_size=", k[i],
+                " and dilation=", d[i]);
   }
+  TORCH_CHECK(p[0] <= k[0] / 2 && p[1] <= k[1] / 2, op,
+              ": pad should be smaller than or equal to half of kernel size, but got padW = ", p[1], ", padH = ", p[0],
+              ", kW = ", k[1], ", kH = ", k[0]);
   PoolGeometry g;
   g.N = in[0]; g.C = in[1]; g.H = in[2]; g.W = in[3];
   g.kh = k[0]; g.kw = k[1]; g.sh = s[0]; g.sw = s[1];
@@ -256,7 +252,7 @@ PoolGeometry check_max_pool2d(const char* op, const at::Tensor& input, at::IntAr
                               at::IntArrayRef stride, at::IntArrayRef padding,
                               at::IntArrayRef dilation, bool ceil_mode) {
   check_dtype(op, input, "input");
-  return sliding_pool_geometry(op, input.sizes(), kernel_size, stride, padding, dilation, ceil_mode, true);
+  return sliding_pool_geometry(op, input.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
 }
 
 PoolGeometry check_avg_pool2d(const char* op, const at::Tensor& input, at::IntArrayRef kernel_size,
@@ -266,7 +262,7 @@ PoolGeometry check_avg_pool2d(const char* op, const at::Tensor& input, at::IntAr
   TORCH_CHECK(!divisor_override.has_value() || *divisor_override != 0, op, ": divisor must be not zero");
   TORCH_CHECK(!divisor_override.has_value() || *divisor_override > 0, op,
               ": divisor_override must be positive, but got ", *divisor_override);
-  return sliding_pool_geometry(op, input.sizes(), kernel_size, stride, padding, {1}, ceil_mode, false);
+  return sliding_pool_geometry(op, input.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
 }
 
 PoolGeometry check_adaptive_pool2d(const char* op, const at::Tensor& input, at::IntArrayRef output_size) {
@@ -280,7 +276,7 @@ PoolGeometry check_avg_pool2d_backward(const char* op, const at::Tensor& grad_ou
                                        c10::optional<int64_t> divisor_override) {
   TORCH_CHECK(!divisor_override.has_value() || *divisor_override > 0, op,
               ": divisor must be positive, but got ", divisor_override.value_or(0));
-  auto g = sliding_pool_geometry(op, input_size, kernel_size, stride, padding, {1}, ceil_mode, false);
+  auto g = sliding_pool_geometry(op, input_size, kernel_size, stride, padding, {1}, ceil_mode);
   check_pool_grad_output(op, grad_output, input_size, g);
   return g;
 }

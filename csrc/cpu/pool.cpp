@@ -72,6 +72,20 @@ struct AdaptiveRule {
 // ---------------------------------------------------------------------------------------------
 // Forward
 
+// Merges candidate (v, i) into the running maximum (best, best_i) so that the result is the element
+// a row-major scan with PyTorch's rule (replace when greater or NaN) would return, whatever order
+// the candidates come in: NaN beats any number and the NaN with the larger flat index wins; among
+// numbers the larger wins and equal values go to the smaller flat index.
+template <typename T>
+inline void merge_max(T v, int64_t i, T& best, int64_t& best_i) {
+  const bool v_nan = v != v, best_nan = best != best;
+  const bool take = v_nan ? (!best_nan || i > best_i) : (!best_nan && (v > best || (v == best && i < best_i)));
+  if (take) {
+    best = v;
+    best_i = i;
+  }
+}
+
 template <typename scalar_t, typename Rule>
 void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, at::Tensor& y, at::Tensor& ind) {
   using T = at::opmath_type<scalar_t>;
@@ -104,23 +118,37 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
       }
     });
   } else {
-    parallel_for(g.N * C * OH, [&](int64_t item) {
-      const int64_t plane = item / OH, oh = item % OH;
+    // Separable: a vertical pass over the window's rows keeps, per input column, the winner in row
+    // order (contiguous, vectorised); a horizontal pass merges the column winners of each window in
+    // the order the row-major scan would pick them (merge_max).
+    parallel_for(g.N * C, [&](int64_t plane) {
       const scalar_t* xp = X + plane * H * W;
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const Window w = rule.window(oh, ow);
-        T best = -std::numeric_limits<T>::infinity();
-        int64_t best_i = w.h0 * W + w.w0;
-        for (int64_t ih = w.h0; ih < w.h1; ih += dh)
-          for (int64_t iw = w.w0; iw < w.w1; iw += dw) {
-            const T v = static_cast<T>(xp[ih * W + iw]);
-            if (v > best || v != v) {
-              best = v;
-              best_i = ih * W + iw;
-            }
+      std::vector<T> colv(W);
+      std::vector<int64_t> coli(W);
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const Window rows = rule.window(oh, 0);
+        const scalar_t* first = xp + rows.h0 * W;
+        for (int64_t w = 0; w < W; ++w) {
+          colv[w] = static_cast<T>(first[w]);
+          coli[w] = rows.h0 * W + w;
+        }
+        for (int64_t ih = rows.h0 + dh; ih < rows.h1; ih += dh) {
+          const scalar_t* row = xp + ih * W;
+          for (int64_t w = 0; w < W; ++w) {
+            const T v = static_cast<T>(row[w]);
+            const bool take = (v > colv[w]) || (v != v);
+            colv[w] = take ? v : colv[w];
+            coli[w] = take ? ih * W + w : coli[w];
           }
-        Y[item * OW + ow] = static_cast<scalar_t>(best);
-        I[item * OW + ow] = best_i;
+        }
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const Window cols = rule.window(oh, ow);
+          T best = -std::numeric_limits<T>::infinity();
+          int64_t best_i = rows.h0 * W + cols.w0;
+          for (int64_t iw = cols.w0; iw < cols.w1; iw += dw) merge_max(colv[iw], coli[iw], best, best_i);
+          Y[(plane * OH + oh) * OW + ow] = static_cast<scalar_t>(best);
+          I[(plane * OH + oh) * OW + ow] = best_i;
+        }
       }
     });
   }
@@ -150,15 +178,23 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
       }
     });
   } else {
-    parallel_for(g.N * C * OH, [&](int64_t item) {
-      const int64_t plane = item / OH, oh = item % OH;
+    // Separable: column sums over the window's rows (contiguous, vectorised), then row sums of those.
+    parallel_for(g.N * C, [&](int64_t plane) {
       const scalar_t* xp = X + plane * H * W;
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const Window w = rule.window(oh, ow);
-        T sum = 0;
-        for (int64_t ih = w.h0; ih < w.h1; ++ih)
-          for (int64_t iw = w.w0; iw < w.w1; ++iw) sum += static_cast<T>(xp[ih * W + iw]);
-        Y[item * OW + ow] = static_cast<scalar_t>(sum / static_cast<T>(rule.divisor(oh, ow)));
+      std::vector<T> colsum(W);
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const Window rows = rule.window(oh, 0);
+        std::fill(colsum.begin(), colsum.end(), T(0));
+        for (int64_t ih = rows.h0; ih < rows.h1; ++ih) {
+          const scalar_t* row = xp + ih * W;
+          for (int64_t w = 0; w < W; ++w) colsum[w] += static_cast<T>(row[w]);
+        }
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const Window cols = rule.window(oh, ow);
+          T sum = 0;
+          for (int64_t iw = cols.w0; iw < cols.w1; ++iw) sum += colsum[iw];
+          Y[(plane * OH + oh) * OW + ow] = static_cast<scalar_t>(sum / static_cast<T>(rule.divisor(oh, ow)));
+        }
       }
     });
   }
