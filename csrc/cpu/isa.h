@@ -1,5 +1,5 @@
-// The CPU's instruction-set-specific code: one register-blocked micro-kernel (the "tile"), compiled
-// once per ISA (csrc/cpu/isa/tile_*.cpp) and picked at run time from CPUID, or forced with the
+// The CPU's instruction-set-specific code: one register-blocked micro-kernel (the "tile") and the
+// channel-vectorised loops, compiled once per ISA (csrc/cpu/isa/kernels_*.cpp) and picked at run time from CPUID, or forced with the
 // environment variable TORCHCONV_CPU_ISA=avx512|avx2|scalar. Everything else in csrc/cpu is
 // ISA-independent. This header is free of ATen so the ISA translation units stay small and cannot
 // leak ISA-specific instances of shared inline functions into the rest of the library.
@@ -51,6 +51,34 @@ struct TileKernel {
   TileFn<T> fn;
 };
 
+// Storage type of bfloat16 tensors inside the ISA kernels: the raw 16 bits (the top half of a float).
+typedef uint16_t bf16_bits;
+
+// Channel-vectorised kernels: depthwise convolution and channels_last pooling run over C contiguous
+// channels of one pixel; NCHW pooling's column passes run over W contiguous columns of one plane.
+// S is the storage type (float, double or bfloat16 bits), T the accumulation type (float or double).
+// A window lists its rows h0, h0+dh, ... < h1 and columns w0, w0+dw, ... < w1 (csrc/shape.h).
+template <typename S, typename T>
+struct ChannelKernels {
+  // acc[c] += a[c] * b[c]
+  void (*fma)(T* acc, const S* a, const T* b, int64_t n);
+  // channels_last max over a window of an (H, W, C) image: y[c] and the flat index h*W + w of the
+  // element PyTorch's scan picks (replace when greater or NaN, starting from -inf at (h0, w0)).
+  void (*max_pixel)(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, int64_t w0,
+                    int64_t w1, int64_t dw, S* y, int64_t* ind);
+  // channels_last average: y[c] = sum over the window / divisor.
+  void (*avg_pixel)(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t w0, int64_t w1,
+                    T divisor, S* y);
+  // channels_last average backward: dimg[pixel][c] += g[c] / divisor over the window, c in [c0, c1).
+  void (*avg_scatter)(T* dimg, int64_t W, int64_t C, int64_t c0, int64_t c1, int64_t h0, int64_t h1,
+                      int64_t w0, int64_t w1, const S* g, T divisor);
+  // NCHW column pass of max pooling over the rows of one window: per column w < W, the winner of
+  // rows h0, h0+dh, ... < h1 in scan order (colv) and its row (colh).
+  void (*max_columns)(const S* plane, int64_t W, int64_t h0, int64_t h1, int64_t dh, T* colv, int64_t* colh);
+  // NCHW column pass of average pooling: colsum[w] = sum of rows h0 .. h1-1 at column w.
+  void (*sum_columns)(const S* plane, int64_t W, int64_t h0, int64_t h1, T* colsum);
+};
+
 template <typename T>
 struct IsaKernels {
   TileKernel<T> wide;    // two vectors of columns
@@ -66,11 +94,20 @@ bool isa_supported(Isa isa);
 
 const IsaKernels<float>& tile_kernels_f32();
 const IsaKernels<double>& tile_kernels_f64();
+template <typename S, typename T>
+const ChannelKernels<S, T>& channel_kernels();
 
-// Per-ISA tables, defined in csrc/cpu/isa/tile_<isa>.cpp.
-namespace scalar { extern const IsaKernels<float> kF32; extern const IsaKernels<double> kF64; }
-namespace avx2 { extern const IsaKernels<float> kF32; extern const IsaKernels<double> kF64; }
-namespace avx512 { extern const IsaKernels<float> kF32; extern const IsaKernels<double> kF64; }
+// Per-ISA tables, defined in csrc/cpu/isa/kernels_<isa>.cpp.
+#define TORCHCONV_ISA_TABLES                                  \
+  extern const IsaKernels<float> kF32;                        \
+  extern const IsaKernels<double> kF64;                       \
+  extern const ChannelKernels<float, float> kChanF32;         \
+  extern const ChannelKernels<double, double> kChanF64;       \
+  extern const ChannelKernels<bf16_bits, float> kChanBF16;
+namespace scalar { TORCHCONV_ISA_TABLES }
+namespace avx2 { TORCHCONV_ISA_TABLES }
+namespace avx512 { TORCHCONV_ISA_TABLES }
+#undef TORCHCONV_ISA_TABLES
 
 }  // namespace cpu
 }  // namespace torchconv

@@ -25,6 +25,7 @@
 
 #include "../checks.h"
 #include "../shape.h"
+#include "isa.h"
 #include "parallel.h"
 
 namespace torchconv {
@@ -86,66 +87,62 @@ inline void merge_max(T v, int64_t i, T& best, int64_t& best_i) {
   }
 }
 
+// Storage type of scalar_t inside the ISA kernels (bfloat16 as its raw bits).
+template <typename scalar_t>
+struct Storage {
+  using type = scalar_t;
+};
+template <>
+struct Storage<at::BFloat16> {
+  using type = bf16_bits;
+};
+
+template <typename scalar_t>
+const auto& chan() {
+  return channel_kernels<typename Storage<scalar_t>::type, at::opmath_type<scalar_t>>();
+}
+
+template <typename scalar_t>
+auto* raw(scalar_t* p) {
+  return reinterpret_cast<typename Storage<scalar_t>::type*>(p);
+}
+template <typename scalar_t>
+const auto* raw(const scalar_t* p) {
+  return reinterpret_cast<const typename Storage<scalar_t>::type*>(p);
+}
+
 template <typename scalar_t, typename Rule>
 void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, at::Tensor& y, at::Tensor& ind) {
   using T = at::opmath_type<scalar_t>;
-  const scalar_t* X = x.const_data_ptr<scalar_t>();
+  const auto& kern = chan<scalar_t>();
+  const auto* X = raw(x.const_data_ptr<scalar_t>());
   scalar_t* Y = y.data_ptr<scalar_t>();
   int64_t* I = ind.data_ptr<int64_t>();
   const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW, dh = rule.dh(), dw = rule.dw();
   if (is_channels_last(x)) {
     parallel_for(g.N * OH, [&](int64_t item) {
       const int64_t n = item / OH, oh = item % OH;
-      std::vector<T> best(C);
       for (int64_t ow = 0; ow < OW; ++ow) {
         const Window w = rule.window(oh, ow);
-        int64_t* idx = I + ((n * OH + oh) * OW + ow) * C;
-        std::fill(best.begin(), best.end(), -std::numeric_limits<T>::infinity());
-        std::fill(idx, idx + C, w.h0 * W + w.w0);
-        for (int64_t ih = w.h0; ih < w.h1; ih += dh)
-          for (int64_t iw = w.w0; iw < w.w1; iw += dw) {
-            const scalar_t* xv = X + ((n * H + ih) * W + iw) * C;
-            const int64_t here = ih * W + iw;
-            for (int64_t c = 0; c < C; ++c) {
-              const T v = static_cast<T>(xv[c]);
-              const bool take = (v > best[c]) || (v != v);
-              best[c] = take ? v : best[c];
-              idx[c] = take ? here : idx[c];
-            }
-          }
-        scalar_t* yv = Y + ((n * OH + oh) * OW + ow) * C;
-        for (int64_t c = 0; c < C; ++c) yv[c] = static_cast<scalar_t>(best[c]);
+        const int64_t o = ((n * OH + oh) * OW + ow) * C;
+        kern.max_pixel(X + n * H * W * C, W, C, w.h0, w.h1, dh, w.w0, w.w1, dw, raw(Y) + o, I + o);
       }
     });
   } else {
     // Separable: a vertical pass over the window's rows keeps, per input column, the winner in row
-    // order (contiguous, vectorised); a horizontal pass merges the column winners of each window in
+    // order (vectorised over columns); a horizontal pass merges the column winners of each window in
     // the order the row-major scan would pick them (merge_max).
     parallel_for(g.N * C, [&](int64_t plane) {
-      const scalar_t* xp = X + plane * H * W;
       std::vector<T> colv(W);
-      std::vector<int64_t> coli(W);
+      std::vector<int64_t> colh(W);
       for (int64_t oh = 0; oh < OH; ++oh) {
         const Window rows = rule.window(oh, 0);
-        const scalar_t* first = xp + rows.h0 * W;
-        for (int64_t w = 0; w < W; ++w) {
-          colv[w] = static_cast<T>(first[w]);
-          coli[w] = rows.h0 * W + w;
-        }
-        for (int64_t ih = rows.h0 + dh; ih < rows.h1; ih += dh) {
-          const scalar_t* row = xp + ih * W;
-          for (int64_t w = 0; w < W; ++w) {
-            const T v = static_cast<T>(row[w]);
-            const bool take = (v > colv[w]) || (v != v);
-            colv[w] = take ? v : colv[w];
-            coli[w] = take ? ih * W + w : coli[w];
-          }
-        }
+        kern.max_columns(X + plane * H * W, W, rows.h0, rows.h1, dh, colv.data(), colh.data());
         for (int64_t ow = 0; ow < OW; ++ow) {
           const Window cols = rule.window(oh, ow);
           T best = -std::numeric_limits<T>::infinity();
           int64_t best_i = rows.h0 * W + cols.w0;
-          for (int64_t iw = cols.w0; iw < cols.w1; iw += dw) merge_max(colv[iw], coli[iw], best, best_i);
+          for (int64_t iw = cols.w0; iw < cols.w1; iw += dw) merge_max(colv[iw], colh[iw] * W + iw, best, best_i);
           Y[(plane * OH + oh) * OW + ow] = static_cast<scalar_t>(best);
           I[(plane * OH + oh) * OW + ow] = best_i;
         }
@@ -157,38 +154,26 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
 template <typename scalar_t, typename Rule>
 void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, at::Tensor& y) {
   using T = at::opmath_type<scalar_t>;
+  const auto& kern = chan<scalar_t>();
   const scalar_t* X = x.const_data_ptr<scalar_t>();
   scalar_t* Y = y.data_ptr<scalar_t>();
   const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW;
   if (is_channels_last(x)) {
     parallel_for(g.N * OH, [&](int64_t item) {
       const int64_t n = item / OH, oh = item % OH;
-      std::vector<T> sum(C);
       for (int64_t ow = 0; ow < OW; ++ow) {
         const Window w = rule.window(oh, ow);
-        std::fill(sum.begin(), sum.end(), T(0));
-        for (int64_t ih = w.h0; ih < w.h1; ++ih)
-          for (int64_t iw = w.w0; iw < w.w1; ++iw) {
-            const scalar_t* xv = X + ((n * H + ih) * W + iw) * C;
-            for (int64_t c = 0; c < C; ++c) sum[c] += static_cast<T>(xv[c]);
-          }
-        const T div = static_cast<T>(rule.divisor(oh, ow));
-        scalar_t* yv = Y + ((n * OH + oh) * OW + ow) * C;
-        for (int64_t c = 0; c < C; ++c) yv[c] = static_cast<scalar_t>(sum[c] / div);
+        kern.avg_pixel(raw(X) + n * H * W * C, W, C, w.h0, w.h1, w.w0, w.w1, static_cast<T>(rule.divisor(oh, ow)),
+                       raw(Y) + ((n * OH + oh) * OW + ow) * C);
       }
     });
   } else {
-    // Separable: column sums over the window's rows (contiguous, vectorised), then row sums of those.
+    // Separable: column sums over the window's rows (vectorised over columns), then sums of those.
     parallel_for(g.N * C, [&](int64_t plane) {
-      const scalar_t* xp = X + plane * H * W;
       std::vector<T> colsum(W);
       for (int64_t oh = 0; oh < OH; ++oh) {
         const Window rows = rule.window(oh, 0);
-        std::fill(colsum.begin(), colsum.end(), T(0));
-        for (int64_t ih = rows.h0; ih < rows.h1; ++ih) {
-          const scalar_t* row = xp + ih * W;
-          for (int64_t w = 0; w < W; ++w) colsum[w] += static_cast<T>(row[w]);
-        }
+        kern.sum_columns(raw(X) + plane * H * W, W, rows.h0, rows.h1, colsum.data());
         for (int64_t ow = 0; ow < OW; ++ow) {
           const Window cols = rule.window(oh, ow);
           T sum = 0;
@@ -210,31 +195,36 @@ void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy,
   T* DX = dx.data_ptr<T>();
   const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW;
   if (is_channels_last(dy)) {
+    const auto& kern = chan<scalar_t>();
     const int64_t CB = ceil_div(C, kChannelBlock);
     parallel_for(g.N * CB, [&](int64_t item) {
       const int64_t n = item / CB, c0 = (item % CB) * kChannelBlock, c1 = std::min(C, c0 + kChannelBlock);
       for (int64_t oh = 0; oh < OH; ++oh)
         for (int64_t ow = 0; ow < OW; ++ow) {
           const Window w = rule.window(oh, ow);
-          const T div = static_cast<T>(rule.divisor(oh, ow));
-          const scalar_t* gv = DY + ((n * OH + oh) * OW + ow) * C;
-          for (int64_t ih = w.h0; ih < w.h1; ++ih)
-            for (int64_t iw = w.w0; iw < w.w1; ++iw) {
-              T* xv = DX + ((n * H + ih) * W + iw) * C;
-              for (int64_t c = c0; c < c1; ++c) xv[c] += static_cast<T>(gv[c]) / div;
-            }
+          kern.avg_scatter(DX + n * H * W * C, W, C, c0, c1, w.h0, w.h1, w.w0, w.w1,
+                           raw(DY) + ((n * OH + oh) * OW + ow) * C, static_cast<T>(rule.divisor(oh, ow)));
         }
     });
   } else {
+    // Separable: the output row's gradients are spread along the columns of each window, then the
+    // resulting row is added to every input row of the windows (vectorised over columns).
     parallel_for(g.N * C, [&](int64_t plane) {
       T* xp = DX + plane * H * W;
-      for (int64_t oh = 0; oh < OH; ++oh)
+      std::vector<T> spread(W);
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        std::fill(spread.begin(), spread.end(), T(0));
         for (int64_t ow = 0; ow < OW; ++ow) {
-          const Window w = rule.window(oh, ow);
+          const Window cols = rule.window(oh, ow);
           const T gv = static_cast<T>(DY[(plane * OH + oh) * OW + ow]) / static_cast<T>(rule.divisor(oh, ow));
-          for (int64_t ih = w.h0; ih < w.h1; ++ih)
-            for (int64_t iw = w.w0; iw < w.w1; ++iw) xp[ih * W + iw] += gv;
+          for (int64_t iw = cols.w0; iw < cols.w1; ++iw) spread[iw] += gv;
         }
+        const Window rows = rule.window(oh, 0);
+        for (int64_t ih = rows.h0; ih < rows.h1; ++ih) {
+          T* row = xp + ih * W;
+          for (int64_t w = 0; w < W; ++w) row[w] += spread[w];
+        }
+      }
     });
   }
 }

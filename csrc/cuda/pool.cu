@@ -207,14 +207,14 @@ __global__ void max_backward(const scalar_t* dy, Strides4<int64_t> ds, const int
 // Drivers
 
 template <bool kMax, typename Rule>
-std::tuple<at::Tensor, at::Tensor> run_forward(const char* name, const PoolGeometry& g, const Rule& rule,
+std::tuple<at::Tensor, at::Tensor> run_forward(const PoolGeometry& g, const Rule& rule,
                                            const at::Tensor& input) {
   c10::cuda::CUDAGuard guard(input.device());
   const at::Tensor x = as_batched(input);
   const auto opts = x.options().memory_format(layout_of(x));
   at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, opts);
   at::Tensor ind = kMax ? at::empty({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong)) : at::Tensor();
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), name, [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "torchconv.pool_forward", [&] {
     launch(pool_forward<scalar_t, Rule, kMax>, y.numel(), rule, x.const_data_ptr<scalar_t>(), Strides4<int64_t>(x),
            y.data_ptr<scalar_t>(), kMax ? ind.data_ptr<int64_t>() : nullptr, Strides4<int64_t>(y),
            is_channels_last(y));
@@ -228,11 +228,11 @@ at::Tensor grad_input(const PoolGeometry& g, const at::Tensor& dy) {
 }
 
 template <typename Rule>
-at::Tensor run_avg_backward(const char* name, const PoolGeometry& g, const Rule& rule, const at::Tensor& grad_output) {
+at::Tensor run_avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& grad_output) {
   c10::cuda::CUDAGuard guard(grad_output.device());
   const at::Tensor dy = as_batched(grad_output);
   at::Tensor dx = grad_input(g, dy);
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dy.scalar_type(), name, [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dy.scalar_type(), "torchconv.avg_pool_backward", [&] {
     launch(avg_backward<scalar_t, Rule>, dx.numel(), rule, dy.const_data_ptr<scalar_t>(), Strides4<int64_t>(dy),
            dx.data_ptr<scalar_t>(), Strides4<int64_t>(dx), is_channels_last(dx));
   });
@@ -247,44 +247,38 @@ at::Tensor run_avg_backward(const char* name, const PoolGeometry& g, const Rule&
 std::tuple<at::Tensor, at::Tensor> max_pool2d(const at::Tensor& input, at::IntArrayRef kernel_size,
                                               at::IntArrayRef stride, at::IntArrayRef padding,
                                               at::IntArrayRef dilation, bool ceil_mode) {
-  const char* op = "torchconv.max_pool2d";
-  const PoolGeometry g = check_max_pool2d(op, input, kernel_size, stride, padding, dilation, ceil_mode);
-  return run_forward<true>(op, g, SlidingRule{g, false, 0}, input);
+  const PoolGeometry g = check_max_pool2d("torchconv.max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
+  return run_forward<true>(g, SlidingRule{g, false, 0}, input);
 }
 
 std::tuple<at::Tensor, at::Tensor> adaptive_max_pool2d(const at::Tensor& input, at::IntArrayRef output_size) {
-  const char* op = "torchconv.adaptive_max_pool2d";
-  const PoolGeometry g = check_adaptive_pool2d(op, input, output_size);
-  return run_forward<true>(op, g, AdaptiveRule{g}, input);
+  const PoolGeometry g = check_adaptive_pool2d("torchconv.adaptive_max_pool2d", input, output_size);
+  return run_forward<true>(g, AdaptiveRule{g}, input);
 }
 
 at::Tensor avg_pool2d(const at::Tensor& input, at::IntArrayRef kernel_size, at::IntArrayRef stride,
                       at::IntArrayRef padding, bool ceil_mode, bool count_include_pad,
                       c10::optional<int64_t> divisor_override) {
-  const char* op = "torchconv.avg_pool2d";
-  const PoolGeometry g = check_avg_pool2d(op, input, kernel_size, stride, padding, ceil_mode, divisor_override);
-  return std::get<0>(run_forward<false>(op, g, SlidingRule{g, count_include_pad, divisor_override.value_or(0)}, input));
+  const PoolGeometry g = check_avg_pool2d("torchconv.avg_pool2d", input, kernel_size, stride, padding, ceil_mode, divisor_override);
+  return std::get<0>(run_forward<false>(g, SlidingRule{g, count_include_pad, divisor_override.value_or(0)}, input));
 }
 
 at::Tensor adaptive_avg_pool2d(const at::Tensor& input, at::IntArrayRef output_size) {
-  const char* op = "torchconv.adaptive_avg_pool2d";
-  const PoolGeometry g = check_adaptive_pool2d(op, input, output_size);
-  return std::get<0>(run_forward<false>(op, g, AdaptiveRule{g}, input));
+  const PoolGeometry g = check_adaptive_pool2d("torchconv.adaptive_avg_pool2d", input, output_size);
+  return std::get<0>(run_forward<false>(g, AdaptiveRule{g}, input));
 }
 
 at::Tensor avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef input_size,
                                at::IntArrayRef kernel_size, at::IntArrayRef stride, at::IntArrayRef padding,
                                bool ceil_mode, bool count_include_pad, c10::optional<int64_t> divisor_override) {
-  const char* op = "torchconv.avg_pool2d_backward";
-  const PoolGeometry g = check_avg_pool2d_backward(op, grad_output, input_size, kernel_size, stride, padding,
+  const PoolGeometry g = check_avg_pool2d_backward("torchconv.avg_pool2d_backward", grad_output, input_size, kernel_size, stride, padding,
                                                    ceil_mode, divisor_override);
-  return run_avg_backward(op, g, SlidingRule{g, count_include_pad, divisor_override.value_or(0)}, grad_output);
+  return run_avg_backward(g, SlidingRule{g, count_include_pad, divisor_override.value_or(0)}, grad_output);
 }
 
 at::Tensor adaptive_avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef input_size) {
-  const char* op = "torchconv.adaptive_avg_pool2d_backward";
-  const PoolGeometry g = check_adaptive_avg_pool2d_backward(op, grad_output, input_size);
-  return run_avg_backward(op, g, AdaptiveRule{g}, grad_output);
+  const PoolGeometry g = check_adaptive_avg_pool2d_backward("torchconv.adaptive_avg_pool2d_backward", grad_output, input_size);
+  return run_avg_backward(g, AdaptiveRule{g}, grad_output);
 }
 
 at::Tensor max_pool2d_backward(const at::Tensor& grad_output, const at::Tensor& indices, at::IntArrayRef input_size) {
@@ -309,7 +303,7 @@ at::Tensor max_pool2d_backward(const at::Tensor& grad_output, const at::Tensor& 
   const int64_t lanes = std::min(planes, std::max<int64_t>(1, ceil_div(int64_t(1) << 16, std::max<int64_t>(pixels, 1))));
   const bool dy_cl = is_channels_last(dy);
   launch(max_candidates, pixels * lanes, ind.const_data_ptr<int64_t>(), Strides4<int64_t>(ind), g, lanes, dy_cl, cand);
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dy.scalar_type(), op, [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dy.scalar_type(), "torchconv.max_pool2d_backward", [&] {
     launch(max_backward<scalar_t>, dx.numel(), dy.const_data_ptr<scalar_t>(), Strides4<int64_t>(dy),
            ind.const_data_ptr<int64_t>(), Strides4<int64_t>(ind), cand, g, dx.data_ptr<scalar_t>(),
            Strides4<int64_t>(dx), is_channels_last(dx));

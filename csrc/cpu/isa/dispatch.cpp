@@ -60,8 +60,8 @@ Isa active_isa() {
   return isa;
 }
 
-template <typename T>
-static const IsaKernels<T>& pick(const IsaKernels<T>& s, const IsaKernels<T>& a2, const IsaKernels<T>& a5) {
+template <typename K>
+static const K& pick(const K& s, const K& a2, const K& a5) {
   switch (active_isa()) {
     case Isa::avx512: return a5;
     case Isa::avx2: return a2;
@@ -71,6 +71,19 @@ static const IsaKernels<T>& pick(const IsaKernels<T>& s, const IsaKernels<T>& a2
 
 const IsaKernels<float>& tile_kernels_f32() { return pick(scalar::kF32, avx2::kF32, avx512::kF32); }
 const IsaKernels<double>& tile_kernels_f64() { return pick(scalar::kF64, avx2::kF64, avx512::kF64); }
+
+template <>
+const ChannelKernels<float, float>& channel_kernels() {
+  return pick(scalar::kChanF32, avx2::kChanF32, avx512::kChanF32);
+}
+template <>
+const ChannelKernels<double, double>& channel_kernels() {
+  return pick(scalar::kChanF64, avx2::kChanF64, avx512::kChanF64);
+}
+template <>
+const ChannelKernels<bf16_bits, float>& channel_kernels() {
+  return pick(scalar::kChanBF16, avx2::kChanBF16, avx512::kChanBF16);
+}
 
 }  // namespace cpu
 }  // namespace torchconv

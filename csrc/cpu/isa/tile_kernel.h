@@ -1,5 +1,5 @@
 // The register-blocked tile micro-kernel (see csrc/cpu/isa.h for what it computes), written once
-// with GCC vector extensions and compiled per ISA by the tile_<isa>.cpp files, which set
+// with GCC vector extensions and compiled per ISA by the kernels_<isa>.cpp files, which set
 //   TC_ISA_NS       namespace of this instance (scalar, avx2, avx512)
 //   TC_VBYTES       vector width in bytes (16: portable, 32: AVX2, 64: AVX-512)
 //   TC_MR_WIDE      rows of the two-vector-wide tile
@@ -9,17 +9,11 @@
 // The inner loop loads nb contiguous B elements, broadcasts one A element per row and issues one FMA
 // per accumulator vector: 2*MR FMAs per 2 vector loads and MR scalar broadcasts. Biases and the
 // optional accumulation into C are applied once, when the tile is stored.
-#include <utility>
+#include "vec.h"
 
 namespace torchconv {
 namespace cpu {
 namespace TC_ISA_NS {
-
-typedef float vf __attribute__((vector_size(TC_VBYTES), aligned(4)));
-typedef double vd __attribute__((vector_size(TC_VBYTES), aligned(8)));
-template <typename T> struct VecOf;
-template <> struct VecOf<float> { typedef vf type; };
-template <> struct VecOf<double> { typedef vd type; };
 
 template <typename T, int MR, int NV>
 static void tile(const TileArgs<T>& p) {

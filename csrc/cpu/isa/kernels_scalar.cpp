@@ -1,6 +1,8 @@
-// Portable instance of the tile micro-kernel (csrc/cpu/isa/tile_kernel.h): 16-byte generic vectors,
+// Portable instances of the ISA kernels (tile_kernel.h, channel_kernels.h): 16-byte generic vectors,
 // which the compiler lowers to the baseline instruction set of any target (SSE2 on x86-64).
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <utility>
 
 #include "../isa.h"
@@ -9,3 +11,4 @@
 #define TC_MR_WIDE 6
 #define TC_MR_NARROW 12
 #include "tile_kernel.h"
+#include "channel_kernels.h"

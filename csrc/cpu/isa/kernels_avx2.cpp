@@ -1,5 +1,7 @@
-// AVX2 + FMA instance of the tile micro-kernel (csrc/cpu/isa/tile_kernel.h): 256-bit vectors, 16 ymm.
+// AVX2 + FMA instances of the ISA kernels (tile_kernel.h, channel_kernels.h): 256-bit vectors, 16 ymm.
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <utility>
 
 #include "../isa.h"
@@ -9,3 +11,4 @@
 #define TC_MR_WIDE 6
 #define TC_MR_NARROW 12
 #include "tile_kernel.h"
+#include "channel_kernels.h"

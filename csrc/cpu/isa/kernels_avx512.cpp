@@ -1,5 +1,7 @@
-// AVX-512 instance of the tile micro-kernel (csrc/cpu/isa/tile_kernel.h): 512-bit vectors, 32 zmm.
+// AVX-512 instances of the ISA kernels (tile_kernel.h, channel_kernels.h): 512-bit vectors, 32 zmm.
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <utility>
 
 #include "../isa.h"
@@ -9,3 +11,4 @@
 #define TC_MR_WIDE 12
 #define TC_MR_NARROW 24
 #include "tile_kernel.h"
+#include "channel_kernels.h"

@@ -1,0 +1,214 @@
+// Channel-vectorised kernels (see ChannelKernels in csrc/cpu/isa.h), written once with GCC vector
+// extensions and compiled per ISA by the kernels_<isa>.cpp files.
+//
+// Layout: channels_last pooling and depthwise convolution vectorise over the C contiguous channels of
+// a pixel; NCHW pooling's column passes vectorise over the W contiguous columns of a plane. Loads
+// widen the storage type (float, double, bfloat16 bits) to the accumulation type, stores narrow it
+// (bfloat16 rounds to nearest even). Remainders shorter than a vector run the same logic per lane.
+//
+// Max pooling keeps PyTorch's scan exactly: the running maximum starts at -inf at the window's first
+// element, an element replaces it when greater or NaN, and the winner's position within the window
+// is tracked in integer lanes of the value's width and turned into a flat index h*W + w at the end.
+#include <limits>
+#include <type_traits>
+
+#include "vec.h"
+
+namespace torchconv {
+namespace cpu {
+namespace TC_ISA_NS {
+
+static inline float widen(float v) { return v; }
+static inline double widen(double v) { return v; }
+static inline float widen(bf16_bits v) {
+  uint32_t u = uint32_t(v) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+static inline void narrow(float* p, float v) { *p = v; }
+static inline void narrow(double* p, double v) { *p = v; }
+static inline void narrow(bf16_bits* p, float v) {
+  uint32_t u;
+  __builtin_memcpy(&u, &v, 4);
+  *p = v != v ? bf16_bits(0x7FC0) : bf16_bits((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
+}
+
+template <typename T, typename S>
+static inline typename VecOf<T>::type vload(const S* p) {
+  typedef typename VecOf<T>::type V;
+  if constexpr (std::is_same<S, T>::value) {
+    return *reinterpret_cast<const V*>(p);
+  } else {
+    V v;
+    for (int l = 0; l < int(sizeof(V) / sizeof(T)); ++l) v[l] = widen(p[l]);
+    return v;
+  }
+}
+
+template <typename T, typename S>
+static inline void vstore(S* p, typename VecOf<T>::type v) {
+  typedef typename VecOf<T>::type V;
+  if constexpr (std::is_same<S, T>::value) {
+    *reinterpret_cast<V*>(p) = v;
+  } else {
+    for (int l = 0; l < int(sizeof(V) / sizeof(T)); ++l) narrow(p + l, v[l]);
+  }
+}
+
+template <typename S, typename T>
+static void fma(T* acc, const S* a, const T* b, int64_t n) {
+  constexpr int64_t VL = sizeof(typename VecOf<T>::type) / sizeof(T);
+  int64_t c = 0;
+  for (; c + VL <= n; c += VL) vstore<T>(acc + c, vload<T>(acc + c) + vload<T>(a + c) * vload<T>(b + c));
+  for (; c < n; ++c) acc[c] += widen(a[c]) * b[c];
+}
+
+// Flat index of position k of a window with nw columns per row.
+static inline int64_t window_flat(int64_t k, int64_t nw, int64_t h0, int64_t dh, int64_t w0, int64_t dw,
+                                  int64_t W) {
+  return (h0 + (k / nw) * dh) * W + w0 + (k % nw) * dw;
+}
+
+template <typename S, typename T>
+static void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, int64_t w0,
+                      int64_t w1, int64_t dw, S* y, int64_t* ind) {
+  typedef typename VecOf<T>::type V;
+  typedef typename VecOf<T>::mask M;
+  typedef typename VecOf<T>::lane L;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  const int64_t nw = (w1 - w0 + dw - 1) / dw, count = ((h1 - h0 + dh - 1) / dh) * nw;
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  int64_t c = 0;
+  if (count <= int64_t(std::numeric_limits<L>::max())) {
+    for (; c + VL <= C; c += VL) {
+      V best = V{} + neg_inf;
+      M pos = M{};
+      L k = 0;
+      for (int64_t ih = h0; ih < h1; ih += dh)
+        for (int64_t iw = w0; iw < w1; iw += dw, ++k) {
+          const V v = vload<T>(img + (ih * W + iw) * C + c);
+          const M take = (v > best) | (v != v);
+          best = take ? v : best;
+          pos = take ? M{} + k : pos;
+        }
+      vstore<T>(y + c, best);
+      for (int64_t l = 0; l < VL; ++l) ind[c + l] = window_flat(pos[l], nw, h0, dh, w0, dw, W);
+    }
+  }
+  for (; c < C; ++c) {
+    T best = neg_inf;
+    int64_t pos = 0, k = 0;
+    for (int64_t ih = h0; ih < h1; ih += dh)
+      for (int64_t iw = w0; iw < w1; iw += dw, ++k) {
+        const T v = widen(img[(ih * W + iw) * C + c]);
+        if (v > best || v != v) {
+          best = v;
+          pos = k;
+        }
+      }
+    narrow(y + c, best);
+    ind[c] = window_flat(pos, nw, h0, dh, w0, dw, W);
+  }
+}
+
+template <typename S, typename T>
+static void avg_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t w0, int64_t w1,
+                      T divisor, S* y) {
+  typedef typename VecOf<T>::type V;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  int64_t c = 0;
+  for (; c + VL <= C; c += VL) {
+    V sum = V{};
+    for (int64_t ih = h0; ih < h1; ++ih)
+      for (int64_t iw = w0; iw < w1; ++iw) sum += vload<T>(img + (ih * W + iw) * C + c);
+    vstore<T>(y + c, sum / divisor);
+  }
+  for (; c < C; ++c) {
+    T sum = 0;
+    for (int64_t ih = h0; ih < h1; ++ih)
+      for (int64_t iw = w0; iw < w1; ++iw) sum += widen(img[(ih * W + iw) * C + c]);
+    narrow(y + c, sum / divisor);
+  }
+}
+
+template <typename S, typename T>
+static void avg_scatter(T* dimg, int64_t W, int64_t C, int64_t c0, int64_t c1, int64_t h0, int64_t h1,
+                        int64_t w0, int64_t w1, const S* g, T divisor) {
+  typedef typename VecOf<T>::type V;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  for (int64_t ih = h0; ih < h1; ++ih)
+    for (int64_t iw = w0; iw < w1; ++iw) {
+      T* d = dimg + (ih * W + iw) * C;
+      int64_t c = c0;
+      for (; c + VL <= c1; c += VL) vstore<T>(d + c, vload<T>(d + c) + vload<T>(g + c) / divisor);
+      for (; c < c1; ++c) d[c] += widen(g[c]) / divisor;
+    }
+}
+
+template <typename S, typename T>
+static void max_columns(const S* plane, int64_t W, int64_t h0, int64_t h1, int64_t dh, T* colv, int64_t* colh) {
+  typedef typename VecOf<T>::type V;
+  typedef typename VecOf<T>::mask M;
+  typedef typename VecOf<T>::lane L;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  int64_t w = 0;
+  if (h1 <= int64_t(std::numeric_limits<L>::max())) {
+    for (; w + VL <= W; w += VL) {
+      V best = vload<T>(plane + h0 * W + w);
+      M row = M{} + L(h0);
+      for (int64_t ih = h0 + dh; ih < h1; ih += dh) {
+        const V v = vload<T>(plane + ih * W + w);
+        const M take = (v > best) | (v != v);
+        best = take ? v : best;
+        row = take ? M{} + L(ih) : row;
+      }
+      *reinterpret_cast<V*>(colv + w) = best;
+      for (int64_t l = 0; l < VL; ++l) colh[w + l] = row[l];
+    }
+  }
+  for (; w < W; ++w) {
+    T best = widen(plane[h0 * W + w]);
+    int64_t row = h0;
+    for (int64_t ih = h0 + dh; ih < h1; ih += dh) {
+      const T v = widen(plane[ih * W + w]);
+      if (v > best || v != v) {
+        best = v;
+        row = ih;
+      }
+    }
+    colv[w] = best;
+    colh[w] = row;
+  }
+}
+
+template <typename S, typename T>
+static void sum_columns(const S* plane, int64_t W, int64_t h0, int64_t h1, T* colsum) {
+  typedef typename VecOf<T>::type V;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  int64_t w = 0;
+  for (; w + VL <= W; w += VL) {
+    V sum = V{};
+    for (int64_t ih = h0; ih < h1; ++ih) sum += vload<T>(plane + ih * W + w);
+    *reinterpret_cast<V*>(colsum + w) = sum;
+  }
+  for (; w < W; ++w) {
+    T sum = 0;
+    for (int64_t ih = h0; ih < h1; ++ih) sum += widen(plane[ih * W + w]);
+    colsum[w] = sum;
+  }
+}
+
+template <typename S, typename T>
+static ChannelKernels<S, T> make_channel_kernels() {
+  return ChannelKernels<S, T>{&fma<S, T>,         &max_pixel<S, T>,   &avg_pixel<S, T>,
+                              &avg_scatter<S, T>, &max_columns<S, T>, &sum_columns<S, T>};
+}
+
+const ChannelKernels<float, float> kChanF32 = make_channel_kernels<float, float>();
+const ChannelKernels<double, double> kChanF64 = make_channel_kernels<double, double>();
+const ChannelKernels<bf16_bits, float> kChanBF16 = make_channel_kernels<bf16_bits, float>();
+
+}  // namespace TC_ISA_NS
+}  // namespace cpu
+}  // namespace torchconv

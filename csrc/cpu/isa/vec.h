@@ -1,0 +1,21 @@
+// Vector types of one ISA instance (TC_VBYTES wide), shared by its kernels: GCC vector extensions,
+// unaligned (element-aligned) so any address may be loaded.
+#pragma once
+
+namespace torchconv {
+namespace cpu {
+namespace TC_ISA_NS {
+
+typedef float vf __attribute__((vector_size(TC_VBYTES), aligned(4)));
+typedef double vd __attribute__((vector_size(TC_VBYTES), aligned(8)));
+typedef int32_t vi32 __attribute__((vector_size(TC_VBYTES), aligned(4)));
+typedef int64_t vi64 __attribute__((vector_size(TC_VBYTES), aligned(8)));
+
+// VecOf<T>::type: vector of T; ::mask: the integer vector a comparison of two such vectors gives.
+template <typename T> struct VecOf;
+template <> struct VecOf<float> { typedef vf type; typedef vi32 mask; typedef int32_t lane; };
+template <> struct VecOf<double> { typedef vd type; typedef vi64 mask; typedef int64_t lane; };
+
+}  // namespace TC_ISA_NS
+}  // namespace cpu
+}  // namespace torchconv
