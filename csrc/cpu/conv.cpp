@@ -262,6 +262,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   if (Cg == 1 && g.G > 1) {
     // Depthwise: output channel k reads input channel k / m, m = K / C.
     const int64_t m = Kg;
+    const auto& chan = channel_kernels<T, T>();
     std::vector<T> wk(RS * K);
     for (int64_t k = 0; k < K; ++k)
       for (int64_t rs = 0; rs < RS; ++rs)
@@ -276,7 +277,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
             const T* xv = X + ((n * Hp + p * g.sh + r * g.dh) * Wp + q * g.sw + s * g.dw) * C;
             const T* wv = wk.data() + (r * g.S + s) * K;
             if (m == 1) {
-              for (int64_t k = 0; k < K; ++k) acc[k] += xv[k] * wv[k];
+              chan.fma(acc.data(), xv, wv, K);
             } else {
               for (int64_t k = 0; k < K; ++k) acc[k] += xv[k / m] * wv[k];
             }
@@ -339,6 +340,7 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
   if (Cg == 1 && g.G > 1) {
     // Depthwise: input channel c collects output channels c*m .. c*m+m-1.
     const int64_t m = Kg;
+    const auto& chan = channel_kernels<T, T>();
     std::vector<T> wk(RS * K);
     for (int64_t k = 0; k < K; ++k)
       for (int64_t rs = 0; rs < RS; ++rs)
@@ -354,7 +356,7 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
             const T* dv = DY + n * g.P * row_stride + t.oh * row_stride + (cp.left + t.ow0 + i) * K;
             const T* wv = wk.data() + t.rs * K;
             if (m == 1) {
-              for (int64_t c = 0; c < C; ++c) acc[c] += dv[c] * wv[c];
+              chan.fma(acc.data(), dv, wv, C);
             } else {
               for (int64_t c = 0; c < C; ++c)
                 for (int64_t j = 0; j < m; ++j) acc[c] += dv[c * m + j] * wv[c * m + j];
@@ -430,6 +432,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
     // Depthwise: dw[k, 0, r, s] = sum dy[.., k] * x[.., k/m], vectorised over k; partial sums per
     // chunk of output rows, added in chunk order.
     const int64_t m = Kg;
+    const auto& chan = channel_kernels<T, T>();
     at::Tensor dyp = pack_nhwc<scalar_t, T>(dy, 0, 0, g.P, g.Q);
     const T* DY = dyp.const_data_ptr<T>();
     const int64_t chunks = row_chunks(1, rows);
@@ -444,7 +447,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
             const T* xv = X + ((n * Hp + p * g.sh + (rs / g.S) * g.dh) * Wp + q * g.sw + (rs % g.S) * g.dw) * C;
             T* a = acc + rs * K;
             if (m == 1) {
-              for (int64_t k = 0; k < K; ++k) a[k] += dv[k] * xv[k];
+              chan.fma(a, dv, xv, K);
             } else {
               for (int64_t k = 0; k < K; ++k) a[k] += dv[k] * xv[k / m];
             }

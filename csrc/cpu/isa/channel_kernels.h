@@ -7,8 +7,8 @@
 // (bfloat16 rounds to nearest even). Remainders shorter than a vector run the same logic per lane.
 //
 // Max pooling keeps PyTorch's scan exactly: the running maximum starts at -inf at the window's first
-// element, an element replaces it when greater or NaN, and the winner's position within the window
-// is tracked in integer lanes of the value's width and turned into a flat index h*W + w at the end.
+// element, an element replaces it when greater or NaN; the winner's flat index h*W + w (or row, for
+// column passes) is tracked in integer lanes of the value's width, widened to int64 when stored.
 #include <limits>
 #include <type_traits>
 
@@ -64,12 +64,6 @@ static void fma(T* acc, const S* a, const T* b, int64_t n) {
   for (; c < n; ++c) acc[c] += widen(a[c]) * b[c];
 }
 
-// Flat index of position k of a window with nw columns per row.
-static inline int64_t window_flat(int64_t k, int64_t nw, int64_t h0, int64_t dh, int64_t w0, int64_t dw,
-                                  int64_t W) {
-  return (h0 + (k / nw) * dh) * W + w0 + (k % nw) * dw;
-}
-
 template <typename S, typename T>
 static void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, int64_t w0,
                       int64_t w1, int64_t dw, S* y, int64_t* ind) {
@@ -77,38 +71,37 @@ static void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1
   typedef typename VecOf<T>::mask M;
   typedef typename VecOf<T>::lane L;
   constexpr int64_t VL = sizeof(V) / sizeof(T);
-  const int64_t nw = (w1 - w0 + dw - 1) / dw, count = ((h1 - h0 + dh - 1) / dh) * nw;
   const T neg_inf = -std::numeric_limits<T>::infinity();
   int64_t c = 0;
-  if (count <= int64_t(std::numeric_limits<L>::max())) {
+  // Vector lanes track flat indices in integers of the value's width, when those can hold them.
+  if ((h1 - 1) * W + (w1 - 1) <= int64_t(std::numeric_limits<L>::max())) {
     for (; c + VL <= C; c += VL) {
       V best = V{} + neg_inf;
-      M pos = M{};
-      L k = 0;
+      M idx = M{} + L(h0 * W + w0);
       for (int64_t ih = h0; ih < h1; ih += dh)
-        for (int64_t iw = w0; iw < w1; iw += dw, ++k) {
+        for (int64_t iw = w0; iw < w1; iw += dw) {
           const V v = vload<T>(img + (ih * W + iw) * C + c);
           const M take = (v > best) | (v != v);
           best = take ? v : best;
-          pos = take ? M{} + k : pos;
+          idx = take ? M{} + L(ih * W + iw) : idx;
         }
       vstore<T>(y + c, best);
-      for (int64_t l = 0; l < VL; ++l) ind[c + l] = window_flat(pos[l], nw, h0, dh, w0, dw, W);
+      for (int64_t l = 0; l < VL; ++l) ind[c + l] = idx[l];
     }
   }
   for (; c < C; ++c) {
     T best = neg_inf;
-    int64_t pos = 0, k = 0;
+    int64_t idx = h0 * W + w0;
     for (int64_t ih = h0; ih < h1; ih += dh)
-      for (int64_t iw = w0; iw < w1; iw += dw, ++k) {
+      for (int64_t iw = w0; iw < w1; iw += dw) {
         const T v = widen(img[(ih * W + iw) * C + c]);
         if (v > best || v != v) {
           best = v;
-          pos = k;
+          idx = ih * W + iw;
         }
       }
     narrow(y + c, best);
-    ind[c] = window_flat(pos, nw, h0, dh, w0, dw, W);
+    ind[c] = idx;
   }
 }
 
