@@ -328,11 +328,26 @@ template <typename scalar_t>
 void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tensor& w, at::Tensor& dx) {
   using T = at::opmath_type<scalar_t>;
   const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, C = g.C, K = g.K;
+  const Strides4 xs(dx);
+
+  // Stride 1 into NCHW: dx is the convolution of dy, padded by d*(k-1) - p, with the filters
+  // flipped and input/output channels swapped within each group; run the NCHW forward on it.
+  const int64_t pad_h = g.dh * (g.R - 1) - g.ph, pad_w = g.dw * (g.S - 1) - g.pw;
+  if (std::is_same<scalar_t, T>::value && g.sh == 1 && g.sw == 1 && xs.w == 1 && !(Cg == 1 && g.G > 1) &&
+      pad_h >= 0 && pad_w >= 0) {
+    if (const TileKernel<T>* tile = pick_row_tile<T>(g.W)) {
+      at::Tensor wt = w.view({g.G, Kg, Cg, g.R, g.S}).transpose(1, 2).flip({3, 4}).reshape({C, Kg, g.R, g.S});
+      ConvGeometry t = g;
+      t.C = K; t.H = g.P; t.W = g.Q; t.K = C; t.P = g.H; t.Q = g.W;
+      t.ph = pad_h; t.pw = pad_w;
+      conv_forward_nchw<T>(t, dy, wt, nullptr, reinterpret_cast<T*>(dx.data_ptr<scalar_t>()), xs, *tile);
+      return;
+    }
+  }
   const ColumnPad cp = input_grad_column_pad(g);
   at::Tensor dyp = pack_nhwc<scalar_t, T>(dy, 0, cp.left, g.P, cp.width);
   const T* DY = dyp.const_data_ptr<T>();
   scalar_t* DX = dx.data_ptr<scalar_t>();
-  const Strides4 xs(dx);
   const scalar_t* Wt = w.const_data_ptr<scalar_t>();
   const Strides4 ws(w);
   const int64_t row_stride = cp.width * K;  // one output row of the padded gradient buffer
