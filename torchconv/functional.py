@@ -4,7 +4,9 @@
 Shapes: inputs are ``(N, C, H, W)`` or unbatched ``(C, H, W)``; outputs keep the rank and the memory
 format (channels_last in, channels_last out). The 1-D functions take ``(N, C, L)`` or ``(C, L)`` and run
 the 2-D ones on a ``(N, C, 1, L)`` view: a unit-height image with a ``(1, k)`` kernel, height stride 1,
-height padding 0. Every spatial size follows
+height padding 0. As in PyTorch, conv1d and conv_transpose1d return contiguous outputs, the 1-D pools
+keep the input's layout, except max_pool1d on the CPU without indices or gradient (contiguous). Every
+spatial size follows
 
     out = floor((in + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1
 
@@ -133,6 +135,13 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            f"of size: {list(input.shape)}")
     if weight.dim() != 4:
         raise RuntimeError(f"conv_transpose2d: expected a 4-D weight, but got weight of size {list(weight.shape)}")
+    if input.shape[-3] != weight.shape[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(input.shape)} "
+                           f"to have {weight.shape[0]} channels, but got {input.shape[-3]} channels instead")
+    if bias is not None and (bias.dim() != 1 or bias.numel() != weight.shape[1] * groups):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {weight.shape[1] * groups} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
     for op, s, d in zip(output_padding, stride, dilation):
         if op < 0 or (op >= s and op >= d):
             raise RuntimeError(
@@ -146,6 +155,11 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise RuntimeError(f"conv_transpose2d: calculated output size {out_hw} is too small for input of size "
                            f"{list(input.shape)}")
     size = list(input.shape[:-3]) + [weight.shape[1] * groups] + out_hw
+    # A conv2d over `size` has H + output_padding // stride output rows (output_padding >= stride is
+    # allowed when below the dilation): its input gradient is taken of the input with that many zero
+    # rows (columns) appended.
+    if min(stride) > 0 and (output_padding[0] >= stride[0] or output_padding[1] >= stride[1]):
+        input = torch.nn.functional.pad(input, [0, output_padding[1] // stride[1], 0, output_padding[0] // stride[0]])
     out = ops.conv2d_input_grad(input, weight, size, stride, padding, dilation, groups)
     if bias is not None:
         out = out + bias.reshape(-1, 1, 1)
@@ -246,7 +260,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if not isinstance(padding, str):
         padding = (0, _single(padding, "padding"))
     return conv2d(_unit_height(input, "conv1d"), _unit_height_weight(weight, "conv1d"), bias,
-                  (1, _single(stride, "stride")), padding, (1, _single(dilation, "dilation")), groups).squeeze(-2)
+                  (1, _single(stride, "stride")), padding, (1, _single(dilation, "dilation")),
+                  groups).squeeze(-2).contiguous()
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
@@ -263,10 +278,11 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
         >>> torchconv.conv_transpose1d(x, w, stride=2, padding=1).shape
         torch.Size([2, 8, 50])
     """
-    return conv_transpose2d(_unit_height(input, "conv_transpose1d"), _unit_height_weight(weight, "conv_transpose1d"),
-                            bias, (1, _single(stride, "stride")), (0, _single(padding, "padding")),
+    op = "conv_transpose1d"
+    return conv_transpose2d(_unit_height(input, op), _unit_height_weight(weight, op), bias,
+                            (1, _single(stride, "stride")), (0, _single(padding, "padding")),
                             (0, _single(output_padding, "output_padding")), groups,
-                            (1, _single(dilation, "dilation"))).squeeze(-2)
+                            (1, _single(dilation, "dilation"))).squeeze(-2).contiguous()
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -282,11 +298,20 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         (torch.Size([2, 8, 50]), torch.int64)
     """
     op = "max_pool1d"
+    k, p = _single(kernel_size, "kernel_size", op), _single(padding, "padding", op)
+    if p > k // 2:  # PyTorch's 1-D bound: half the kernel, whatever the dilation
+        raise RuntimeError(f"{op}() padding should be at most half of kernel size, but got padding={p} and "
+                           f"kernel_size={k}")
     stride = None if _is_default_stride(stride) else (1, _single(stride, "stride", op))
-    out, indices = max_pool2d(_unit_height(input, op), (1, _single(kernel_size, "kernel_size", op)), stride,
-                              (0, _single(padding, "padding", op)), (1, _single(dilation, "dilation", op)),
+    out, indices = max_pool2d(_unit_height(input, op), (1, k), stride, (0, p), (1, _single(dilation, "dilation", op)),
                               ceil_mode, return_indices=True)
-    return (out.squeeze(-2), indices.squeeze(-2)) if return_indices else out.squeeze(-2)
+    out, indices = out.squeeze(-2), indices.squeeze(-2)
+    if return_indices:
+        return out, indices
+    # PyTorch's own CPU kernel, used when no indices are needed (no gradient either), returns a
+    # contiguous output; otherwise PyTorch too pools the unit-height view and keeps the layout.
+    needs_grad = input.requires_grad and torch.is_grad_enabled()
+    return out.contiguous() if input.device.type == "cpu" and not needs_grad else out
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
