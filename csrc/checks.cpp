@@ -1,5 +1,7 @@
 #include "checks.h"
 
+#include <c10/util/safe_numerics.h>
+
 #include "shape.h"
 
 namespace torchconv {
@@ -72,6 +74,8 @@ ConvGeometry conv_geometry(const char* op, at::IntArrayRef in, at::IntArrayRef w
               ", expected input", in, " to have ", wt[1] * groups, " channels, but got ", in[1],
               " channels instead");
   TORCH_CHECK(wt[2] > 0 && wt[3] > 0, op, ": expected a non-empty kernel, but got weight of size ", wt);
+  TORCH_CHECK(in[2] > 0 && in[3] > 0, op, ": Only zero batch or zero channel inputs are supported, but got input shape: ",
+              in);
   TORCH_CHECK(in[2] < kMaxParam * 64 && in[3] < kMaxParam * 64, op, ": input size ", in, " is too large");
   int64_t eff_h = p.dilation[0] * (wt[2] - 1) + 1, eff_w = p.dilation[1] * (wt[3] - 1) + 1;
   int64_t padded_h = in[2] + 2 * p.padding[0], padded_w = in[3] + 2 * p.padding[1];
@@ -160,6 +164,14 @@ ConvGeometry check_conv2d_weight_grad(const char* op, const at::Tensor& grad_out
 
 namespace {
 
+// Input sizes whose element count overflows int64 (possible only in sizes passed to backward ops).
+void check_numel(const char* op, at::IntArrayRef s) {
+  int64_t numel = 1;
+  for (auto d : s) {
+    TORCH_CHECK(d >= 0 && !c10::mul_overflows(numel, d, &numel), op, ": input size ", s, " is too large");
+  }
+}
+
 // PyTorch's pooling input rule: 3-D, or 4-D with a possibly empty batch; C, H, W non-empty.
 std::vector<int64_t> pool_input_sizes(const char* op, at::IntArrayRef s) {
   bool ok = (s.size() == 3 || s.size() == 4);
@@ -168,6 +180,7 @@ std::vector<int64_t> pool_input_sizes(const char* op, at::IntArrayRef s) {
   }
   TORCH_CHECK(ok, op, ": Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
               "but got:", s);
+  check_numel(op, s);
   auto v = sizes_of(s);
   if (v.size() == 3) v.insert(v.begin(), 1);
   return v;
@@ -226,6 +239,7 @@ PoolGeometry adaptive_geometry(const char* op, at::IntArrayRef s, at::IntArrayRe
               ", ", output_size[1], "}");
   TORCH_CHECK(output_size[0] < kMaxParam && output_size[1] < kMaxParam, op,
               ": output_size must be smaller than 2^31, but got ", output_size);
+  check_numel(op, s);
   auto in = sizes_of(s);
   if (in.size() == 3) in.insert(in.begin(), 1);
   PoolGeometry g{};
@@ -260,8 +274,6 @@ PoolGeometry check_avg_pool2d(const char* op, const at::Tensor& input, at::IntAr
                               c10::optional<int64_t> divisor_override) {
   check_dtype(op, input, "input");
   TORCH_CHECK(!divisor_override.has_value() || *divisor_override != 0, op, ": divisor must be not zero");
-  TORCH_CHECK(!divisor_override.has_value() || *divisor_override > 0, op,
-              ": divisor_override must be positive, but got ", *divisor_override);
   return sliding_pool_geometry(op, input.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
 }
 
@@ -274,8 +286,7 @@ PoolGeometry check_avg_pool2d_backward(const char* op, const at::Tensor& grad_ou
                                        at::IntArrayRef input_size, at::IntArrayRef kernel_size,
                                        at::IntArrayRef stride, at::IntArrayRef padding, bool ceil_mode,
                                        c10::optional<int64_t> divisor_override) {
-  TORCH_CHECK(!divisor_override.has_value() || *divisor_override > 0, op,
-              ": divisor must be positive, but got ", divisor_override.value_or(0));
+  TORCH_CHECK(!divisor_override.has_value() || *divisor_override != 0, op, ": divisor must be not zero");
   auto g = sliding_pool_geometry(op, input_size, kernel_size, stride, padding, {1}, ceil_mode);
   check_pool_grad_output(op, grad_output, input_size, g);
   return g;

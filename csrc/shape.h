@@ -65,11 +65,11 @@ TC_HOST_DEVICE Window sliding_window(int64_t oh, int64_t ow, int64_t H, int64_t 
 }
 
 // Divisor of average pooling at output pixel (oh, ow): the window counted up to the padded border
-// (count_include_pad) or only its elements inside the input; divisor_override (> 0) replaces both.
+// (count_include_pad) or only its elements inside the input; a non-zero divisor_override replaces both.
 TC_HOST_DEVICE int64_t avg_pool_divisor(int64_t oh, int64_t ow, int64_t H, int64_t W, int64_t kh,
                                         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
                                         bool count_include_pad, int64_t divisor_override) {
-  if (divisor_override > 0) return divisor_override;
+  if (divisor_override != 0) return divisor_override;
   int64_t h0 = oh * sh - ph, w0 = ow * sw - pw;
   int64_t h1 = h0 + kh, w1 = w0 + kw;
   if (h1 > H + ph) h1 = H + ph;

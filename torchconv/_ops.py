@@ -63,6 +63,10 @@ def _conv_layout_source(x, w):
 def _conv2d_fake(input, weight, bias, stride, padding, dilation, groups):
     s, p, d = _pair(stride), _pair(padding), _pair(dilation)
     x = _batched(input)
+    if weight.dim() != 4 or x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(f"torchconv.conv2d: Given groups={groups}, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, but got "
+                           f"{x.shape[1]} channels instead")
     shape = (x.shape[0], weight.shape[0],
              window_out_size(x.shape[2], weight.shape[2], p[0], s[0], d[0]),
              window_out_size(x.shape[3], weight.shape[3], p[1], s[1], d[1]))
@@ -141,8 +145,21 @@ def _adaptive_avg_pool2d_backward_fake(grad_output, input_size):
 
 # ---------------------------------------------------------------------------------------------
 # Autograd
+#
+# Gradients come back in the layout of the forward's input, as PyTorch's do: each forward op's
+# backward first lays the incoming gradient out like the forward output (_save_layout/_as_saved).
+
+def _save_layout(ctx, output):
+    out = output[0] if isinstance(output, tuple) else output
+    ctx.layout = suggest_memory_format(out) if out.dim() == 4 else torch.contiguous_format
+
+
+def _as_saved(ctx, grad):
+    return grad.contiguous(memory_format=ctx.layout) if grad.dim() == 4 else grad
+
 
 def _conv2d_setup(ctx, inputs, output):
+    _save_layout(ctx, output)
     input, weight, bias, *args = inputs
     ctx.save_for_backward(input, weight)
     ctx.args = args
@@ -150,6 +167,7 @@ def _conv2d_setup(ctx, inputs, output):
 
 
 def _conv2d_backward(ctx, grad):
+    grad = _as_saved(ctx, grad)
     input, weight = ctx.saved_tensors
     gi = gw = gb = None
     if ctx.needs_input_grad[0]:
@@ -162,12 +180,14 @@ def _conv2d_backward(ctx, grad):
 
 
 def _conv2d_input_grad_setup(ctx, inputs, output):
+    _save_layout(ctx, output)
     grad_output, weight, input_size, *args = inputs
     ctx.save_for_backward(grad_output, weight)
     ctx.args = args
 
 
 def _conv2d_input_grad_backward(ctx, g):
+    g = _as_saved(ctx, g)
     grad_output, weight = ctx.saved_tensors
     g_go = g_w = None
     if ctx.needs_input_grad[0]:
@@ -178,12 +198,14 @@ def _conv2d_input_grad_backward(ctx, g):
 
 
 def _conv2d_weight_grad_setup(ctx, inputs, output):
+    _save_layout(ctx, output)
     grad_output, input, weight_size, *args = inputs
     ctx.save_for_backward(grad_output, input)
     ctx.args = args
 
 
 def _conv2d_weight_grad_backward(ctx, g):
+    g = _as_saved(ctx, g)
     grad_output, input = ctx.saved_tensors
     g_go = g_in = None
     if ctx.needs_input_grad[0]:
@@ -194,18 +216,19 @@ def _conv2d_weight_grad_backward(ctx, g):
 
 
 def _max_setup(ctx, inputs, output):
+    _save_layout(ctx, output)
     ctx.input_size = list(inputs[0].shape)
     ctx.save_for_backward(output[1])
 
 
 def _max_backward(ctx, grad, grad_indices):
     (indices,) = ctx.saved_tensors
-    return (ops.max_pool2d_backward(grad, indices, ctx.input_size),) + (None,) * 5
+    return (ops.max_pool2d_backward(_as_saved(ctx, grad), indices, ctx.input_size),) + (None,) * 5
 
 
 def _adaptive_max_backward(ctx, grad, grad_indices):
     (indices,) = ctx.saved_tensors
-    return ops.max_pool2d_backward(grad, indices, ctx.input_size), None
+    return ops.max_pool2d_backward(_as_saved(ctx, grad), indices, ctx.input_size), None
 
 
 def _max_pool2d_backward_setup(ctx, inputs, output):
@@ -222,12 +245,13 @@ def _max_pool2d_backward_backward(ctx, g):
 
 
 def _avg_pool2d_setup(ctx, inputs, output):
+    _save_layout(ctx, output)
     ctx.input_size = list(inputs[0].shape)
     ctx.args = inputs[1:]
 
 
 def _avg_pool2d_backward(ctx, grad):
-    return (ops.avg_pool2d_backward(grad, ctx.input_size, *ctx.args),) + (None,) * 6
+    return (ops.avg_pool2d_backward(_as_saved(ctx, grad), ctx.input_size, *ctx.args),) + (None,) * 6
 
 
 def _avg_pool2d_backward_setup(ctx, inputs, output):
@@ -239,11 +263,12 @@ def _avg_pool2d_backward_backward(ctx, g):
 
 
 def _adaptive_avg_setup(ctx, inputs, output):
+    _save_layout(ctx, output)
     ctx.input_size = list(inputs[0].shape)
 
 
 def _adaptive_avg_backward(ctx, grad):
-    return ops.adaptive_avg_pool2d_backward(grad, ctx.input_size), None
+    return ops.adaptive_avg_pool2d_backward(_as_saved(ctx, grad), ctx.input_size), None
 
 
 def _adaptive_avg_backward_setup(ctx, inputs, output):

@@ -540,6 +540,9 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   });
 }
 
+// Multiply-adds of the convolution (the same for its two gradients).
+int64_t conv_work(const ConvGeometry& g) { return g.N * g.K * g.P * g.Q * (g.C / g.G) * g.R * g.S; }
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -552,6 +555,7 @@ at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const c10::
   at::Tensor x = as_batched(input);
   at::Tensor y = at::empty({g.N, g.K, g.P, g.Q}, x.options().memory_format(conv_memory_format(x, weight)));
   if (y.numel() > 0) {
+    SerialIfSmall serial(conv_work(g));
     auto b = bias_values(bias);
     AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.conv2d",
                                    [&] { conv_forward<scalar_t>(g, x, weight, b, y); });
@@ -567,6 +571,7 @@ at::Tensor conv2d_input_grad(const at::Tensor& grad_output, const at::Tensor& we
   at::Tensor dy = as_batched(grad_output);
   at::Tensor dx = at::empty({g.N, g.C, g.H, g.W}, dy.options().memory_format(conv_memory_format(dy, weight)));
   if (dx.numel() > 0) {
+    SerialIfSmall serial(conv_work(g));
     AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.conv2d_input_grad",
                                    [&] { conv_input_grad<scalar_t>(g, dy, weight, dx); });
   }
@@ -584,6 +589,7 @@ at::Tensor conv2d_weight_grad(const at::Tensor& grad_output, const at::Tensor& i
     if (g.N == 0) {
       dw.zero_();
     } else {
+      SerialIfSmall serial(conv_work(g));
       AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.conv2d_weight_grad",
                                      [&] { conv_weight_grad<scalar_t>(g, dy, x, dw); });
     }

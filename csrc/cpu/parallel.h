@@ -11,10 +11,33 @@
 namespace torchconv {
 namespace cpu {
 
+// Ops whose whole work (multiply-adds or elements touched) is below this run on the calling thread:
+// waking the other threads costs microseconds, and far more when they are busy elsewhere.
+constexpr int64_t kMinParallelWork = int64_t(1) << 17;
+
+inline bool& serial_region() {
+  thread_local bool serial = false;
+  return serial;
+}
+
+// Scope of one op call: its parallel_for loops run serially if `work` is small.
+class SerialIfSmall {
+ public:
+  explicit SerialIfSmall(int64_t work) : previous_(serial_region()) {
+    if (work < kMinParallelWork) serial_region() = true;
+  }
+  ~SerialIfSmall() { serial_region() = previous_; }
+  SerialIfSmall(const SerialIfSmall&) = delete;
+  SerialIfSmall& operator=(const SerialIfSmall&) = delete;
+
+ private:
+  bool previous_;
+};
+
 template <typename F>
 void parallel_for(int64_t n, const F& f) {
   int64_t threads = std::min<int64_t>(at::get_num_threads(), n);
-  if (threads <= 1 || omp_in_parallel()) {
+  if (threads <= 1 || serial_region() || omp_in_parallel()) {
     for (int64_t i = 0; i < n; ++i) f(i);
     return;
   }

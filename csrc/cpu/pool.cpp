@@ -47,7 +47,7 @@ at::MemoryFormat layout_of(const at::Tensor& t) {
 struct SlidingRule {
   const PoolGeometry& g;
   bool count_include_pad;
-  int64_t divisor_override;  // 0: none
+  int64_t divisor_override;  // 0: none (0 is not a valid override)
   Window window(int64_t oh, int64_t ow) const {
     return sliding_window(oh, ow, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw);
   }
@@ -111,6 +111,11 @@ const auto* raw(const scalar_t* p) {
   return reinterpret_cast<const typename Storage<scalar_t>::type*>(p);
 }
 
+// A dilated window can lie entirely in the padding: its maximum is -inf and its index kEmptyWindow,
+// which the backward skips. (PyTorch returns h0*W + w0 there, an element outside the window.)
+constexpr int64_t kEmptyWindow = -1;
+inline bool empty(const Window& rows, const Window& cols) { return rows.h0 >= rows.h1 || cols.w0 >= cols.w1; }
+
 template <typename scalar_t, typename Rule>
 void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, at::Tensor& y, at::Tensor& ind) {
   using T = at::opmath_type<scalar_t>;
@@ -126,6 +131,7 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
         const Window w = rule.window(oh, ow);
         const int64_t o = ((n * OH + oh) * OW + ow) * C;
         kern.max_pixel(X + n * H * W * C, W, C, w.h0, w.h1, dh, w.w0, w.w1, dw, raw(Y) + o, I + o);
+        if (empty(w, w)) std::fill(I + o, I + o + C, kEmptyWindow);
       }
     });
   } else {
@@ -137,12 +143,14 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
       std::vector<int64_t> colh(W);
       for (int64_t oh = 0; oh < OH; ++oh) {
         const Window rows = rule.window(oh, 0);
-        kern.max_columns(X + plane * H * W, W, rows.h0, rows.h1, dh, colv.data(), colh.data());
+        if (rows.h0 < rows.h1) kern.max_columns(X + plane * H * W, W, rows.h0, rows.h1, dh, colv.data(), colh.data());
         for (int64_t ow = 0; ow < OW; ++ow) {
           const Window cols = rule.window(oh, ow);
           T best = -std::numeric_limits<T>::infinity();
-          int64_t best_i = rows.h0 * W + cols.w0;
-          for (int64_t iw = cols.w0; iw < cols.w1; iw += dw) merge_max(colv[iw], colh[iw] * W + iw, best, best_i);
+          int64_t best_i = empty(rows, cols) ? kEmptyWindow : rows.h0 * W + cols.w0;
+          if (!empty(rows, cols)) {
+            for (int64_t iw = cols.w0; iw < cols.w1; iw += dw) merge_max(colv[iw], colh[iw] * W + iw, best, best_i);
+          }
           Y[(plane * OH + oh) * OW + ow] = static_cast<scalar_t>(best);
           I[(plane * OH + oh) * OW + ow] = best_i;
         }
@@ -247,6 +255,7 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
         const int64_t* iv = I + (n * OHW + o) * C;
         for (int64_t c = c0; c < c1; ++c) {
           const int64_t i = iv[c];
+          if (i == kEmptyWindow) continue;
           if (i < 0 || i >= HW) {
             ok = false;
             continue;
@@ -260,6 +269,7 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
       T* xp = DX + plane * HW;
       for (int64_t o = 0; o < OHW; ++o) {
         const int64_t i = I[plane * OHW + o];
+        if (i == kEmptyWindow) continue;
         if (i < 0 || i >= HW) {
           ok = false;
           continue;
@@ -282,6 +292,11 @@ at::Tensor finish_grad(const at::Tensor& buf, const at::Tensor& like, bool batch
   return unbatch_if(out, batched);
 }
 
+// Elements touched by a pooling pass: the input plus every window of the output.
+int64_t pool_work(const PoolGeometry& g) {
+  return g.N * g.C * (g.H * g.W + g.OH * g.OW * std::max<int64_t>(1, g.kh * g.kw));
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -291,6 +306,7 @@ std::tuple<at::Tensor, at::Tensor> max_pool2d(const at::Tensor& input, at::IntAr
                                               at::IntArrayRef stride, at::IntArrayRef padding,
                                               at::IntArrayRef dilation, bool ceil_mode) {
   PoolGeometry g = check_max_pool2d("torchconv.max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
+  SerialIfSmall serial(pool_work(g));
   at::Tensor x = as_batched(input);
   x = x.contiguous(layout_of(x));
   auto opts = x.options().memory_format(layout_of(x));
@@ -302,6 +318,7 @@ std::tuple<at::Tensor, at::Tensor> max_pool2d(const at::Tensor& input, at::IntAr
 
 std::tuple<at::Tensor, at::Tensor> adaptive_max_pool2d(const at::Tensor& input, at::IntArrayRef output_size) {
   PoolGeometry g = check_adaptive_pool2d("torchconv.adaptive_max_pool2d", input, output_size);
+  SerialIfSmall serial(pool_work(g));
   at::Tensor x = as_batched(input);
   x = x.contiguous(layout_of(x));
   auto opts = x.options().memory_format(layout_of(x));
@@ -316,6 +333,7 @@ std::tuple<at::Tensor, at::Tensor> adaptive_max_pool2d(const at::Tensor& input, 
 at::Tensor max_pool2d_backward(const at::Tensor& grad_output, const at::Tensor& indices, at::IntArrayRef input_size) {
   const char* op = "torchconv.max_pool2d_backward";
   PoolGeometry g = check_max_pool2d_backward(op, grad_output, indices, input_size);
+  SerialIfSmall serial(pool_work(g));
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
   at::Tensor ind = as_batched(indices).contiguous(layout_of(dy));
@@ -332,6 +350,7 @@ at::Tensor avg_pool2d(const at::Tensor& input, at::IntArrayRef kernel_size, at::
                       c10::optional<int64_t> divisor_override) {
   PoolGeometry g = check_avg_pool2d("torchconv.avg_pool2d", input, kernel_size, stride, padding, ceil_mode,
                                     divisor_override);
+  SerialIfSmall serial(pool_work(g));
   at::Tensor x = as_batched(input);
   x = x.contiguous(layout_of(x));
   at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, x.options().memory_format(layout_of(x)));
@@ -347,6 +366,7 @@ at::Tensor avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef in
   const char* op = "torchconv.avg_pool2d_backward";
   PoolGeometry g = check_avg_pool2d_backward(op, grad_output, input_size, kernel_size, stride, padding, ceil_mode,
                                              divisor_override);
+  SerialIfSmall serial(pool_work(g));
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
   at::Tensor buf = grad_buffer(g, dy);
@@ -358,6 +378,7 @@ at::Tensor avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef in
 
 at::Tensor adaptive_avg_pool2d(const at::Tensor& input, at::IntArrayRef output_size) {
   PoolGeometry g = check_adaptive_pool2d("torchconv.adaptive_avg_pool2d", input, output_size);
+  SerialIfSmall serial(pool_work(g));
   at::Tensor x = as_batched(input);
   x = x.contiguous(layout_of(x));
   at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, x.options().memory_format(layout_of(x)));
@@ -371,6 +392,7 @@ at::Tensor adaptive_avg_pool2d(const at::Tensor& input, at::IntArrayRef output_s
 at::Tensor adaptive_avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef input_size) {
   const char* op = "torchconv.adaptive_avg_pool2d_backward";
   PoolGeometry g = check_adaptive_avg_pool2d_backward(op, grad_output, input_size);
+  SerialIfSmall serial(pool_work(g));
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
   at::Tensor buf = grad_buffer(g, dy);

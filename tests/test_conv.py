@@ -1,0 +1,236 @@
+"""conv2d and conv_transpose2d against torch.nn.functional: outputs, input/weight/bias gradients and
+output memory formats over seeded random configurations, padding strings, unbatched and empty inputs,
+strided views and channels_last."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import torchconv
+from conftest import (LAYOUTS, OTHER_DTYPES, assert_same_layout, channels_last, check_against_torch,
+                      forward_backward, rng_for, seeded_randn, skip_unsupported_dtype)
+
+CONV_KINDS = ["dense", "grouped", "depthwise", "depthwise_multiplier", "pointwise", "wide"]
+
+
+def random_conv_config(seed):
+    """A conv2d problem drawn from `seed`: (input shape, weight shape, has_bias, stride, padding, dilation,
+    groups). The kind cycles with the seed; spatial sizes range from "kernel exactly as big as the padded
+    input" (one output pixel) to a few windows more, with non-square kernels and odd sizes."""
+    rng = rng_for("conv2d", seed)
+    kind = CONV_KINDS[seed % len(CONV_KINDS)]
+    if kind == "dense":
+        groups, c, k = 1, rng.randint(1, 5), rng.randint(1, 6)
+    elif kind == "grouped":
+        groups = rng.choice([2, 3, 4])
+        c, k = groups * rng.randint(1, 3), groups * rng.randint(1, 3)
+    elif kind == "depthwise":
+        groups = c = k = rng.randint(2, 9)
+    elif kind == "depthwise_multiplier":
+        groups = c = rng.randint(2, 5)
+        k = c * rng.choice([2, 3])
+    elif kind == "pointwise":
+        groups, c, k = 1, rng.randint(1, 12), rng.randint(1, 20)
+    else:  # several register tiles and channel panels, with tails
+        groups, c, k = rng.choice([1, 1, 2]), 2 * rng.randint(4, 12), 2 * rng.randint(9, 20)
+    kernel = (1, 1) if kind == "pointwise" else (rng.randint(1, 5), rng.randint(1, 5))
+    stride = (rng.randint(1, 3), rng.randint(1, 3))
+    dilation = (1, 1) if kind == "pointwise" else (rng.randint(1, 3), rng.randint(1, 3))
+    padding = (rng.randint(0, 3), rng.randint(0, 3))
+    # The smallest input giving one output pixel, then a few more rows and columns.
+    smallest = [max(1, dilation[i] * (kernel[i] - 1) + 1 - 2 * padding[i]) for i in range(2)]
+    extra_w = rng.randint(10, 30) if kind == "wide" else rng.choice([0, 0, 1, 2, 5, 9])
+    hw = (smallest[0] + rng.choice([0, 1, 3, 6]), smallest[1] + extra_w)
+    n = rng.choice([1, 2, 3])
+    return (n, c, *hw), (k, c // groups, *kernel), rng.random() < 0.6, stride, padding, dilation, groups
+
+
+def conv2d_inputs(config, seed):
+    x_shape, w_shape, has_bias, *_ = config
+    bias = seeded_randn(w_shape[0], seed + 2) if has_bias else None
+    return [seeded_randn(x_shape, seed), seeded_randn(w_shape, seed + 1), bias]
+
+
+def conv2d_fns(stride, padding, dilation, groups):
+    def call(module):
+        return lambda x, w, b: module.conv2d(x, w, b, stride, padding, dilation, groups)
+    return call(torchconv), call(F)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_conv2d_random(seed, device):
+    config = random_conv_config(seed)
+    ours, theirs = conv2d_fns(*config[3:])
+    check_against_torch(ours, theirs, conv2d_inputs(config, seed), device=device)
+
+
+@pytest.mark.parametrize("dtype", OTHER_DTYPES)
+@pytest.mark.parametrize("seed", range(0, 60, 5))
+def test_conv2d_random_dtypes(seed, dtype, device):
+    skip_unsupported_dtype(dtype, device)
+    config = random_conv_config(seed)
+    ours, theirs = conv2d_fns(*config[3:])
+    check_against_torch(ours, theirs, conv2d_inputs(config, seed), device=device, dtype=dtype)
+
+
+def random_conv_transpose_config(seed):
+    """A conv_transpose2d problem drawn from `seed`: (input shape, weight shape, has_bias, stride, padding,
+    output_padding, groups, dilation), output_padding anywhere below max(stride, dilation)."""
+    rng = rng_for("conv_transpose2d", seed)
+    groups = rng.choice([1, 1, 2, 3])
+    c_in, c_out = groups * rng.randint(1, 4), groups * rng.randint(1, 4)
+    if seed % 5 == 4:  # depthwise
+        groups, c_in, c_out = c_in, c_in, c_in * rng.choice([1, 2])
+    kernel = (rng.randint(1, 4), rng.randint(1, 4))
+    stride = (rng.randint(1, 3), rng.randint(1, 3))
+    dilation = (rng.randint(1, 3), rng.randint(1, 3))
+    output_padding = tuple(rng.randint(0, max(stride[i], dilation[i]) - 1) for i in range(2))
+    hw = (rng.randint(1, 6), rng.randint(1, 6))
+    # Padding up to what keeps the output non-empty.
+    padding = tuple(rng.randint(0, max(0, min(2, ((hw[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1)) // 2)))
+                    for i in range(2))
+    n = rng.choice([1, 2])
+    return ((n, c_in, *hw), (c_in, c_out // groups, *kernel), rng.random() < 0.6, stride, padding, output_padding,
+            groups, dilation)
+
+
+def conv_transpose2d_fns(stride, padding, output_padding, groups, dilation):
+    def call(module):
+        return lambda x, w, b: module.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation)
+    return call(torchconv), call(F)
+
+
+def conv_transpose2d_inputs(config, seed):
+    x_shape, w_shape, has_bias, *_, groups, _ = config
+    bias = seeded_randn(w_shape[1] * groups, seed + 2) if has_bias else None
+    return [seeded_randn(x_shape, seed), seeded_randn(w_shape, seed + 1), bias]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_conv_transpose2d_random(seed, device):
+    config = random_conv_transpose_config(seed)
+    ours, theirs = conv_transpose2d_fns(*config[3:])
+    check_against_torch(ours, theirs, conv_transpose2d_inputs(config, seed), device=device)
+
+
+@pytest.mark.parametrize("dtype", OTHER_DTYPES)
+@pytest.mark.parametrize("seed", range(0, 40, 8))
+def test_conv_transpose2d_random_dtypes(seed, dtype, device):
+    skip_unsupported_dtype(dtype, device)
+    config = random_conv_transpose_config(seed)
+    ours, theirs = conv_transpose2d_fns(*config[3:])
+    check_against_torch(ours, theirs, conv_transpose2d_inputs(config, seed), device=device, dtype=dtype)
+
+
+@pytest.mark.parametrize("stride, output_padding, dilation", [
+    (2, 1, 1),            # the usual upsampling case
+    (1, 1, 2),            # output_padding >= stride, allowed because it is below the dilation
+    ((1, 3), (2, 2), (3, 1)),
+    ((2, 1), (0, 2), (1, 3)),
+])
+def test_conv_transpose2d_output_padding(stride, output_padding, dilation, device):
+    inputs = [seeded_randn((2, 4, 5, 4), 0), seeded_randn((4, 3, 3, 2), 1), seeded_randn(3, 2)]
+    ours, theirs = conv_transpose2d_fns(stride, 1, output_padding, 1, dilation)
+    check_against_torch(ours, theirs, inputs, device=device)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("kernel, dilation", [
+    ((3, 3), 1), ((5, 3), (1, 2)),
+    ((4, 4), 1),             # even kernel: total padding 3 is odd, the extra row/column goes bottom/right
+    ((2, 5), (3, 1)),        # total padding 3 x 4
+    ((3, 2), (1, 3)),        # dilation giving an odd total padding (2 x 3)
+    ((1, 4), (2, 2)),
+])
+def test_conv2d_padding_strings(padding, kernel, dilation, device):
+    inputs = [seeded_randn((2, 4, 7, 8), 0), seeded_randn((6, 2, *kernel), 1), seeded_randn(6, 2)]
+    ours, theirs = conv2d_fns(1, padding, dilation, 2)
+    check_against_torch(ours, theirs, inputs, device=device)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv2d_padding_strings_channels_last(padding, device):
+    inputs = [channels_last(seeded_randn((2, 4, 7, 8), 0)), seeded_randn((6, 4, 4, 3), 1), None]
+    ours, theirs = conv2d_fns(1, padding, (1, 2), 1)
+    check_against_torch(ours, theirs, inputs, device=device)
+
+
+def test_conv2d_unbatched(device):
+    inputs = [seeded_randn((3, 9, 7), 0), seeded_randn((6, 1, 3, 2), 1), seeded_randn(6, 2)]
+    ours, theirs = conv2d_fns((2, 1), (1, 0), (1, 2), 3)
+    outs, _ = check_against_torch(ours, theirs, inputs, device=device)
+    assert outs[0].dim() == 3
+
+
+def test_conv_transpose2d_unbatched(device):
+    inputs = [seeded_randn((4, 5, 3), 0), seeded_randn((4, 3, 3, 2), 1), seeded_randn(6, 2)]
+    ours, theirs = conv_transpose2d_fns((2, 3), (1, 0), (1, 2), 2, 1)
+    outs, _ = check_against_torch(ours, theirs, inputs, device=device)
+    assert outs[0].dim() == 3
+
+
+EMPTY_BATCH_CASES = {  # functions, input shape, weight shape, bias size
+    "conv2d": (conv2d_fns((2, 1), 1, 1, 2), (0, 4, 6, 5), (4, 2, 3, 3), 4),
+    "conv_transpose2d": (conv_transpose2d_fns((2, 1), 1, 0, 2, 1), (0, 4, 6, 5), (4, 3, 3, 3), 6),
+}
+
+
+@pytest.mark.parametrize("op", EMPTY_BATCH_CASES)
+def test_empty_batch(op, device):
+    """N = 0: an empty output of the right shape, and zero weight and bias gradients."""
+    (ours, theirs), x_shape, w_shape, bias_size = EMPTY_BATCH_CASES[op]
+    inputs = [seeded_randn(x_shape, 0), seeded_randn(w_shape, 1), seeded_randn(bias_size, 2)]
+    outs, grads = check_against_torch(ours, theirs, inputs, device=device)
+    assert outs[0].shape[0] == 0
+    assert all(torch.count_nonzero(g) == 0 for g in grads)
+
+
+def grad_output_like(fn, inputs, layout, seed=7):
+    """A random grad_output for fn(*inputs) in the layout LAYOUTS[layout]."""
+    shape = fn(*inputs).shape
+    return [LAYOUTS[layout](seeded_randn(shape, seed))]
+
+
+@pytest.mark.parametrize("grad_layout", ["contiguous", "channels_last", "transposed"])
+@pytest.mark.parametrize("weight_layout", ["contiguous", "channels_last", "sliced"])
+@pytest.mark.parametrize("input_layout", ["contiguous", "channels_last", "transposed", "sliced"])
+def test_conv2d_layouts(input_layout, weight_layout, grad_layout, device):
+    """Any strides in, PyTorch's output memory format out (channels_last when the input or the weight is)."""
+    inputs = [LAYOUTS[input_layout](seeded_randn((2, 6, 7, 9), 0)),
+              LAYOUTS[weight_layout](seeded_randn((8, 3, 3, 2), 1)), seeded_randn(8, 2)]
+    ours, theirs = conv2d_fns((1, 2), 1, (2, 1), 2)
+    check_against_torch(ours, theirs, inputs, device=device,
+                        grad_outputs=grad_output_like(theirs, inputs, grad_layout))
+
+
+@pytest.mark.parametrize("grad_layout", ["contiguous", "channels_last", "sliced"])
+@pytest.mark.parametrize("weight_layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("input_layout", ["contiguous", "channels_last", "transposed"])
+def test_conv_transpose2d_layouts(input_layout, weight_layout, grad_layout, device):
+    inputs = [LAYOUTS[input_layout](seeded_randn((2, 6, 5, 4), 0)),
+              LAYOUTS[weight_layout](seeded_randn((6, 4, 3, 2), 1)), seeded_randn(8, 2)]
+    ours, theirs = conv_transpose2d_fns(2, (1, 0), 1, 2, 1)
+    check_against_torch(ours, theirs, inputs, device=device,
+                        grad_outputs=grad_output_like(theirs, inputs, grad_layout))
+
+
+GRADIENT_LAYOUT_CASES = {  # functions, input shape, weight shape
+    "conv2d": (conv2d_fns(1, 1, 1, 1), (2, 4, 6, 6), (8, 4, 3, 3)),
+    "conv_transpose2d": (conv_transpose2d_fns(2, 1, 1, 1, 1), (2, 4, 6, 6), (4, 3, 3, 3)),
+}
+
+
+@pytest.mark.parametrize("op", GRADIENT_LAYOUT_CASES)
+@pytest.mark.parametrize("grad_layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("input_layout", ["contiguous", "channels_last"])
+def test_gradient_memory_format(op, input_layout, grad_layout, device):
+    """Input and weight gradients come back in PyTorch's memory format, which follows the forward's
+    (input, weight) layout rule whatever the layout of the incoming gradient."""
+    (ours, theirs), x_shape, w_shape = GRADIENT_LAYOUT_CASES[op]
+    inputs = [LAYOUTS[input_layout](seeded_randn(x_shape, 0)).to(device), seeded_randn(w_shape, 1).to(device), None]
+    grad = [g.to(device) for g in grad_output_like(theirs, inputs, grad_layout)]
+    _, our_grads = forward_backward(ours, inputs, grad)
+    _, their_grads = forward_backward(theirs, inputs, grad)
+    for name, g, r in zip(["input", "weight"], our_grads, their_grads):
+        assert_same_layout(g, r, f"{name} gradient")
