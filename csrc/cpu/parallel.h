@@ -45,6 +45,15 @@ void parallel_for(int64_t n, const F& f) {
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
+// Runs f(begin, end) over consecutive ranges of [0, n) of at least `grain` items (a few per thread), so
+// that per-range setup such as scratch buffers is paid once per range.
+template <typename F>
+void parallel_for_ranges(int64_t n, int64_t grain, const F& f) {
+  const int64_t chunks =
+      std::max<int64_t>(1, std::min<int64_t>(n / std::max<int64_t>(grain, 1), 4 * int64_t(at::get_num_threads())));
+  parallel_for(chunks, [&](int64_t c) { f(c * n / chunks, (c + 1) * n / chunks); });
+}
+
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace cpu

@@ -34,6 +34,9 @@ namespace {
 
 constexpr int64_t kChannelBlock = 64;  // channels per work item in channels_last backward passes
 
+// Planes per work item in NCHW passes: enough for a few thousand elements each.
+int64_t plane_grain(const PoolGeometry& g) { return std::max<int64_t>(1, 4096 / (g.H * g.W)); }
+
 bool is_channels_last(const at::Tensor& t) {
   return t.dim() == 4 && t.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
 }
@@ -138,21 +141,23 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
     // Separable: a vertical pass over the window's rows keeps, per input column, the winner in row
     // order (vectorised over columns); a horizontal pass merges the column winners of each window in
     // the order the row-major scan would pick them (merge_max).
-    parallel_for(g.N * C, [&](int64_t plane) {
+    parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
       std::vector<T> colv(W);
       std::vector<int64_t> colh(W);
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        const Window rows = rule.window(oh, 0);
-        if (rows.h0 < rows.h1) kern.max_columns(X + plane * H * W, W, rows.h0, rows.h1, dh, colv.data(), colh.data());
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const Window cols = rule.window(oh, ow);
-          T best = -std::numeric_limits<T>::infinity();
-          int64_t best_i = empty(rows, cols) ? kEmptyWindow : rows.h0 * W + cols.w0;
-          if (!empty(rows, cols)) {
-            for (int64_t iw = cols.w0; iw < cols.w1; iw += dw) merge_max(colv[iw], colh[iw] * W + iw, best, best_i);
+      for (int64_t plane = plane0; plane < plane1; ++plane) {
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          const Window rows = rule.window(oh, 0);
+          if (rows.h0 < rows.h1) kern.max_columns(X + plane * H * W, W, rows.h0, rows.h1, dh, colv.data(), colh.data());
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const Window cols = rule.window(oh, ow);
+            T best = -std::numeric_limits<T>::infinity();
+            int64_t best_i = empty(rows, cols) ? kEmptyWindow : rows.h0 * W + cols.w0;
+            if (!empty(rows, cols)) {
+              for (int64_t iw = cols.w0; iw < cols.w1; iw += dw) merge_max(colv[iw], colh[iw] * W + iw, best, best_i);
+            }
+            Y[(plane * OH + oh) * OW + ow] = static_cast<scalar_t>(best);
+            I[(plane * OH + oh) * OW + ow] = best_i;
           }
-          Y[(plane * OH + oh) * OW + ow] = static_cast<scalar_t>(best);
-          I[(plane * OH + oh) * OW + ow] = best_i;
         }
       }
     });
@@ -177,16 +182,18 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
     });
   } else {
     // Separable: column sums over the window's rows (vectorised over columns), then sums of those.
-    parallel_for(g.N * C, [&](int64_t plane) {
+    parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
       std::vector<T> colsum(W);
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        const Window rows = rule.window(oh, 0);
-        kern.sum_columns(raw(X) + plane * H * W, W, rows.h0, rows.h1, colsum.data());
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const Window cols = rule.window(oh, ow);
-          T sum = 0;
-          for (int64_t iw = cols.w0; iw < cols.w1; ++iw) sum += colsum[iw];
-          Y[(plane * OH + oh) * OW + ow] = static_cast<scalar_t>(sum / static_cast<T>(rule.divisor(oh, ow)));
+      for (int64_t plane = plane0; plane < plane1; ++plane) {
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          const Window rows = rule.window(oh, 0);
+          kern.sum_columns(raw(X) + plane * H * W, W, rows.h0, rows.h1, colsum.data());
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const Window cols = rule.window(oh, ow);
+            T sum = 0;
+            for (int64_t iw = cols.w0; iw < cols.w1; ++iw) sum += colsum[iw];
+            Y[(plane * OH + oh) * OW + ow] = static_cast<scalar_t>(sum / static_cast<T>(rule.divisor(oh, ow)));
+          }
         }
       }
     });
@@ -217,20 +224,22 @@ void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy,
   } else {
     // Separable: the output row's gradients are spread along the columns of each window, then the
     // resulting row is added to every input row of the windows (vectorised over columns).
-    parallel_for(g.N * C, [&](int64_t plane) {
-      T* xp = DX + plane * H * W;
+    parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
       std::vector<T> spread(W);
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        std::fill(spread.begin(), spread.end(), T(0));
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const Window cols = rule.window(oh, ow);
-          const T gv = static_cast<T>(DY[(plane * OH + oh) * OW + ow]) / static_cast<T>(rule.divisor(oh, ow));
-          for (int64_t iw = cols.w0; iw < cols.w1; ++iw) spread[iw] += gv;
-        }
-        const Window rows = rule.window(oh, 0);
-        for (int64_t ih = rows.h0; ih < rows.h1; ++ih) {
-          T* row = xp + ih * W;
-          for (int64_t w = 0; w < W; ++w) row[w] += spread[w];
+      for (int64_t plane = plane0; plane < plane1; ++plane) {
+        T* xp = DX + plane * H * W;
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          std::fill(spread.begin(), spread.end(), T(0));
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const Window cols = rule.window(oh, ow);
+            const T gv = static_cast<T>(DY[(plane * OH + oh) * OW + ow]) / static_cast<T>(rule.divisor(oh, ow));
+            for (int64_t iw = cols.w0; iw < cols.w1; ++iw) spread[iw] += gv;
+          }
+          const Window rows = rule.window(oh, 0);
+          for (int64_t ih = rows.h0; ih < rows.h1; ++ih) {
+            T* row = xp + ih * W;
+            for (int64_t w = 0; w < W; ++w) row[w] += spread[w];
+          }
         }
       }
     });
@@ -265,16 +274,18 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
       }
     });
   } else {
-    parallel_for(g.N * C, [&](int64_t plane) {
-      T* xp = DX + plane * HW;
-      for (int64_t o = 0; o < OHW; ++o) {
-        const int64_t i = I[plane * OHW + o];
-        if (i == kEmptyWindow) continue;
-        if (i < 0 || i >= HW) {
-          ok = false;
-          continue;
+    parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
+      for (int64_t plane = plane0; plane < plane1; ++plane) {
+        T* xp = DX + plane * HW;
+        for (int64_t o = 0; o < OHW; ++o) {
+          const int64_t i = I[plane * OHW + o];
+          if (i == kEmptyWindow) continue;
+          if (i < 0 || i >= HW) {
+            ok = false;
+            continue;
+          }
+          xp[i] += static_cast<T>(DY[plane * OHW + o]);
         }
-        xp[i] += static_cast<T>(DY[plane * OHW + o]);
       }
     });
   }
