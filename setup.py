@@ -52,7 +52,7 @@ if want_cuda():
     default_cuda_arch_list()
     ext = CUDAExtension(
         "torchconv._C",
-        sources + rel("csrc/cuda/*.cu"),
+        sources + rel("csrc/cuda/*.cu") + rel("csrc/cuda/*.cpp"),
         include_dirs=include_dirs,
         define_macros=[("TORCHCONV_WITH_CUDA", "1")],
         extra_compile_args={"cxx": cxx_flags, "nvcc": ["-O3", "-std=c++17", "--expt-relaxed-constexpr"]},

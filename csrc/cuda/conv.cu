@@ -44,6 +44,15 @@ struct ConvShape {
   explicit ConvShape(const ConvGeometry& g)
       : N(g.N), C(g.C), H(g.H), W(g.W), K(g.K), R(g.R), S(g.S), P(g.P), Q(g.Q), G(g.G),
         Cg(g.C / g.G), Kg(g.K / g.G), sh(g.sh), sw(g.sw), ph(g.ph), pw(g.pw), dh(g.dh), dw(g.dw) {}
+
+  struct Pixel {  // output pixel (n, p, q)
+    index_t n, p, q;
+  };
+  struct Tap {  // channel c and filter tap (r, s)
+    index_t c, r, s;
+  };
+  __device__ Pixel pixel(index_t npq) const { return {npq / Q / P, npq / Q % P, npq % Q}; }
+  __device__ Tap tap(index_t crs) const { return {crs / S / R, crs / S % R, crs % S}; }
 };
 
 // Whether the coordinates and products the kernels form fit 32-bit arithmetic (tensor sizes are
@@ -173,26 +182,25 @@ struct ForwardGemm {
   struct Slice {
     index_t M, N, k0, k1, group;
   };
-  struct Pixel {  // output pixel (n, p, q)
-    index_t n, p, q;
-  };
+  using Pixel = typename ConvShape<index_t>::Pixel;
+  using Tap = typename ConvShape<index_t>::Tap;
   __device__ Slice slice(int64_t z) const {
     return {g.N * g.P * g.Q, g.Kg, 0, g.Cg * g.R * g.S, static_cast<index_t>(z)};
   }
-  __device__ Pixel row(const Slice&, index_t m) const { return {m / g.Q / g.P, m / g.Q % g.P, m % g.Q}; }
+  __device__ Pixel row(const Slice&, index_t m) const { return g.pixel(m); }
   __device__ acc_t a(const Slice& sl, const Pixel& o, index_t kk) const {
-    const index_t s = kk % g.S, r = kk / g.S % g.R, c = kk / g.S / g.R;
-    const index_t h = o.p * g.sh - g.ph + r * g.dh, w = o.q * g.sw - g.pw + s * g.dw;
+    const Tap t = g.tap(kk);
+    const index_t h = o.p * g.sh - g.ph + t.r * g.dh, w = o.q * g.sw - g.pw + t.s * g.dw;
     if (h < 0 || h >= g.H || w < 0 || w >= g.W) return acc_t(0);
-    return static_cast<acc_t>(x[xs.offset(o.n, sl.group * g.Cg + c, h, w)]);
+    return static_cast<acc_t>(x[xs.offset(o.n, sl.group * g.Cg + t.c, h, w)]);
   }
   __device__ index_t col(const Slice&, index_t k) const { return k; }
   __device__ acc_t b(const Slice& sl, index_t k, index_t kk) const {
-    const index_t s = kk % g.S, r = kk / g.S % g.R, c = kk / g.S / g.R;
-    return static_cast<acc_t>(wt[ws.offset(sl.group * g.Kg + k, c, r, s)]);
+    const Tap t = g.tap(kk);
+    return static_cast<acc_t>(wt[ws.offset(sl.group * g.Kg + k, t.c, t.r, t.s)]);
   }
   __device__ void store(const Slice& sl, index_t m, index_t k, acc_t v) const {
-    const Pixel o = row(sl, m);
+    const Pixel o = g.pixel(m);
     const index_t kg = sl.group * g.Kg + k;
     if (bias) v += static_cast<acc_t>(bias[kg]);
     y[ys.offset(o.n, kg, o.p, o.q)] = static_cast<scalar_t>(v);
@@ -224,7 +232,7 @@ struct InputGradGemm {
   struct Pixel {  // input pixel (n, h, w)
     index_t n, h, w;
   };
-  struct Tap {
+  struct Term {  // reduction index: output channel k (in the group) and tap (r, s)
     index_t k, r, s;
   };
   __device__ Slice slice(int64_t z) const {
@@ -245,19 +253,19 @@ struct InputGradGemm {
   __device__ Pixel row(const Slice& sl, index_t m) const {
     return {m / sl.cols / sl.rows, sl.h0 + m / sl.cols % sl.rows * g.sh, sl.w0 + m % sl.cols * g.sw};
   }
-  __device__ Tap tap(const Slice& sl, index_t kk) const {
+  __device__ Term term(const Slice& sl, index_t kk) const {
     const index_t taps = sl.tr.count * sl.ts.count, t = kk % taps;
     return {kk / taps, sl.tr.first + t / sl.ts.count * step_r, sl.ts.first + t % sl.ts.count * step_s};
   }
   __device__ acc_t a(const Slice& sl, const Pixel& o, index_t kk) const {
-    const Tap t = tap(sl, kk);
+    const Term t = term(sl, kk);
     const index_t oh = (o.h + g.ph - t.r * g.dh) / g.sh, ow = (o.w + g.pw - t.s * g.dw) / g.sw;
     if (oh < 0 || oh >= g.P || ow < 0 || ow >= g.Q) return acc_t(0);
     return static_cast<acc_t>(dy[ds.offset(o.n, sl.group * g.Kg + t.k, oh, ow)]);
   }
   __device__ index_t col(const Slice&, index_t c) const { return c; }
   __device__ acc_t b(const Slice& sl, index_t c, index_t kk) const {
-    const Tap t = tap(sl, kk);
+    const Term t = term(sl, kk);
     return static_cast<acc_t>(wt[ws.offset(sl.group * g.Kg + t.k, c, t.r, t.s)]);
   }
   __device__ void store(const Slice& sl, index_t m, index_t c, acc_t v) const {
@@ -285,7 +293,7 @@ struct WeightGradGemm {
   struct Slice {
     index_t M, N, k0, k1, group, part;
   };
-  struct Tap {  // column (c, r, s): channel and window offsets
+  struct Column {  // (c, r, s): input channel and the offsets of tap (r, s) from p*sh, q*sw
     index_t c, dh, dw;
   };
   __device__ Slice slice(int64_t z) const {
@@ -294,18 +302,18 @@ struct WeightGradGemm {
   }
   __device__ index_t row(const Slice&, index_t k) const { return k; }
   __device__ acc_t a(const Slice& sl, index_t k, index_t npq) const {
-    const index_t q = npq % g.Q, p = npq / g.Q % g.P, n = npq / g.Q / g.P;
-    return static_cast<acc_t>(dy[ds.offset(n, sl.group * g.Kg + k, p, q)]);
+    const auto o = g.pixel(npq);
+    return static_cast<acc_t>(dy[ds.offset(o.n, sl.group * g.Kg + k, o.p, o.q)]);
   }
-  __device__ Tap col(const Slice&, index_t crs) const {
-    const index_t s = crs % g.S, r = crs / g.S % g.R, c = crs / g.S / g.R;
-    return {c, r * g.dh - g.ph, s * g.dw - g.pw};
+  __device__ Column col(const Slice&, index_t crs) const {
+    const auto t = g.tap(crs);
+    return {t.c, t.r * g.dh - g.ph, t.s * g.dw - g.pw};
   }
-  __device__ acc_t b(const Slice& sl, const Tap& t, index_t npq) const {
-    const index_t q = npq % g.Q, p = npq / g.Q % g.P, n = npq / g.Q / g.P;
-    const index_t h = p * g.sh + t.dh, w = q * g.sw + t.dw;
+  __device__ acc_t b(const Slice& sl, const Column& t, index_t npq) const {
+    const auto o = g.pixel(npq);
+    const index_t h = o.p * g.sh + t.dh, w = o.q * g.sw + t.dw;
     if (h < 0 || h >= g.H || w < 0 || w >= g.W) return acc_t(0);
-    return static_cast<acc_t>(x[xs.offset(n, sl.group * g.Cg + t.c, h, w)]);
+    return static_cast<acc_t>(x[xs.offset(o.n, sl.group * g.Cg + t.c, h, w)]);
   }
   __device__ void store(const Slice& sl, index_t k, index_t crs, acc_t v) const {
     const index_t crs_all = g.Cg * g.R * g.S;
@@ -321,8 +329,8 @@ __global__ void sum_chunks(ConvShape<index_t> g, const at::opmath_type<scalar_t>
   for (int64_t i = first_item(); i < total; i += grid_stride()) {
     at::opmath_type<scalar_t> sum = 0;
     for (index_t part = 0; part < chunks; ++part) sum += partial[part * total + i];
-    const index_t crs = static_cast<index_t>(i % crs_all), k = static_cast<index_t>(i / crs_all);
-    dw[ws.offset(k, crs / g.S / g.R, crs / g.S % g.R, crs % g.S)] = static_cast<scalar_t>(sum);
+    const auto t = g.tap(static_cast<index_t>(i % crs_all));
+    dw[ws.offset(static_cast<index_t>(i / crs_all), t.c, t.r, t.s)] = static_cast<scalar_t>(sum);
   }
 }
 
@@ -392,22 +400,22 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ acc_t partial[kThreads];
   const index_t npq = g.N * g.P * g.Q;
   for (int64_t e = blockIdx.x; e < int64_t(g.K) * g.R * g.S; e += gridDim.x) {
-    const index_t s = static_cast<index_t>(e % g.S), r = static_cast<index_t>(e / g.S % g.R);
-    const index_t k = static_cast<index_t>(e / g.S / g.R), c = k / g.Kg;
+    const auto t = g.tap(static_cast<index_t>(e));  // (k, r, s): weight element [k, 0, r, s]
+    const index_t k = t.c, c = k / g.Kg;
     acc_t sum = 0;
     for (index_t j = threadIdx.x; j < npq; j += kThreads) {
-      const index_t q = j % g.Q, p = j / g.Q % g.P, n = j / g.Q / g.P;
-      const index_t h = p * g.sh - g.ph + r * g.dh, w = q * g.sw - g.pw + s * g.dw;
+      const auto o = g.pixel(j);
+      const index_t h = o.p * g.sh - g.ph + t.r * g.dh, w = o.q * g.sw - g.pw + t.s * g.dw;
       if (h < 0 || h >= g.H || w < 0 || w >= g.W) continue;
-      sum += static_cast<acc_t>(dy[ds.offset(n, k, p, q)]) * static_cast<acc_t>(x[xs.offset(n, c, h, w)]);
+      sum += static_cast<acc_t>(dy[ds.offset(o.n, k, o.p, o.q)]) * static_cast<acc_t>(x[xs.offset(o.n, c, h, w)]);
     }
     partial[threadIdx.x] = sum;
     __syncthreads();
-    for (int half = kThreads / 2; half > 0; half /= 2) {
-      if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    for (int width = kThreads / 2; width > 0; width /= 2) {
+      if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
       __syncthreads();
     }
-    if (threadIdx.x == 0) dw[ws.offset(k, 0, r, s)] = static_cast<scalar_t>(partial[0]);
+    if (threadIdx.x == 0) dw[ws.offset(k, 0, t.r, t.s)] = static_cast<scalar_t>(partial[0]);
     __syncthreads();  // partial[0] is read before the next element overwrites it
   }
 }

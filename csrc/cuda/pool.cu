@@ -4,7 +4,8 @@
 // template parameter: a sliding window (csrc/shape.h: sliding_window, avg_pool_divisor) or an
 // adaptive one (adaptive_window). Max keeps PyTorch's semantics exactly: the running maximum
 // starts at -inf with the index of the window's first element, and an element replaces it when it
-// is greater or NaN (so the last NaN wins); indices are flat offsets h*W + w into each plane.
+// is greater or NaN (so the last NaN wins); indices are flat offsets h*W + w into each plane. A
+// dilated window that lies entirely in the padding holds no element: -inf, index -1, no gradient.
 //
 // Backward passes are gathers: one thread per input element sums, in a fixed order, the output
 // gradients that reach it, so every gradient element is written once and results are bitwise
@@ -19,7 +20,7 @@
 //            atomicMax, which are order-independent. Each input element then compares the stored
 //            index of every candidate output with its own position. For real pooling indices the
 //            candidates are the ~(kh/sh) x (kw/sw) windows that overlap the element. The first
-//            kernel also flags indices outside the plane, reported as an error.
+//            kernel also flags indices outside the plane (other than -1), reported as an error.
 //
 // Layout. Tensors are read through their strides (NCHW, channels_last or any view). Outputs are
 // allocated contiguous in the input's layout (channels_last in, channels_last out) and walked in
@@ -34,6 +35,9 @@
 namespace torchconv {
 namespace cuda {
 namespace {
+
+// Index of a max-pooling window with no input element (it passes no gradient).
+constexpr int64_t kEmptyWindow = -1;
 
 // Half-open range [lo, hi) of output rows or columns.
 struct Range {
@@ -93,7 +97,7 @@ __global__ void pool_forward(Rule rule, const scalar_t* x, Strides4<int64_t> xs,
     const int64_t out = ys.offset(o.n, o.c, o.h, o.w);
     if constexpr (kMax) {
       acc_t best = -std::numeric_limits<acc_t>::infinity();
-      int64_t best_i = win.h0 * g.W + win.w0;
+      int64_t best_i = (win.h0 < win.h1 && win.w0 < win.w1) ? win.h0 * g.W + win.w0 : kEmptyWindow;
       for (int64_t ih = win.h0; ih < win.h1; ih += rule.step_h())
         for (int64_t iw = win.w0; iw < win.w1; iw += rule.step_w()) {
           const acc_t v = static_cast<acc_t>(plane[ih * xs.h + iw * xs.w]);
@@ -137,7 +141,7 @@ __global__ void avg_backward(Rule rule, const scalar_t* dy, Strides4<int64_t> ds
 // Candidate table of max_pool2d_backward, int64 entries:
 //   [0, H) lowest oh, [H, 2H) highest oh whose indices touch input row h;
 //   [2H, 2H+W) lowest ow, [2H+W, 2H+2W) highest ow touching input column w;
-//   [2H+2W] nonzero if an index lies outside its H*W plane.
+//   [2H+2W] nonzero if an index other than kEmptyWindow lies outside its H*W plane.
 struct Candidates {
   long long* table;
   int64_t H, W;
@@ -161,6 +165,7 @@ __global__ void max_candidates(const int64_t* indices, Strides4<int64_t> is, Poo
     bool bad = false;
     for (int64_t plane = lane; plane < planes; plane += lanes) {
       const int64_t idx = indices[is.offset(plane / g.C, plane % g.C, oh, ow)];
+      if (idx == kEmptyWindow) continue;
       if (idx < 0 || idx >= HW) {
         bad = true;
         continue;
@@ -247,7 +252,8 @@ at::Tensor run_avg_backward(const PoolGeometry& g, const Rule& rule, const at::T
 std::tuple<at::Tensor, at::Tensor> max_pool2d(const at::Tensor& input, at::IntArrayRef kernel_size,
                                               at::IntArrayRef stride, at::IntArrayRef padding,
                                               at::IntArrayRef dilation, bool ceil_mode) {
-  const PoolGeometry g = check_max_pool2d("torchconv.max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
+  const PoolGeometry g =
+      check_max_pool2d("torchconv.max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
   return run_forward<true>(g, SlidingRule{g, false, 0}, input);
 }
 
@@ -259,8 +265,10 @@ std::tuple<at::Tensor, at::Tensor> adaptive_max_pool2d(const at::Tensor& input, 
 at::Tensor avg_pool2d(const at::Tensor& input, at::IntArrayRef kernel_size, at::IntArrayRef stride,
                       at::IntArrayRef padding, bool ceil_mode, bool count_include_pad,
                       c10::optional<int64_t> divisor_override) {
-  const PoolGeometry g = check_avg_pool2d("torchconv.avg_pool2d", input, kernel_size, stride, padding, ceil_mode, divisor_override);
-  return std::get<0>(run_forward<false>(g, SlidingRule{g, count_include_pad, divisor_override.value_or(0)}, input));
+  const PoolGeometry g =
+      check_avg_pool2d("torchconv.avg_pool2d", input, kernel_size, stride, padding, ceil_mode, divisor_override);
+  const SlidingRule rule{g, count_include_pad, divisor_override.value_or(0)};
+  return std::get<0>(run_forward<false>(g, rule, input));
 }
 
 at::Tensor adaptive_avg_pool2d(const at::Tensor& input, at::IntArrayRef output_size) {
@@ -271,13 +279,14 @@ at::Tensor adaptive_avg_pool2d(const at::Tensor& input, at::IntArrayRef output_s
 at::Tensor avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef input_size,
                                at::IntArrayRef kernel_size, at::IntArrayRef stride, at::IntArrayRef padding,
                                bool ceil_mode, bool count_include_pad, c10::optional<int64_t> divisor_override) {
-  const PoolGeometry g = check_avg_pool2d_backward("torchconv.avg_pool2d_backward", grad_output, input_size, kernel_size, stride, padding,
-                                                   ceil_mode, divisor_override);
+  const PoolGeometry g = check_avg_pool2d_backward("torchconv.avg_pool2d_backward", grad_output, input_size,
+                                                   kernel_size, stride, padding, ceil_mode, divisor_override);
   return run_avg_backward(g, SlidingRule{g, count_include_pad, divisor_override.value_or(0)}, grad_output);
 }
 
 at::Tensor adaptive_avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef input_size) {
-  const PoolGeometry g = check_adaptive_avg_pool2d_backward("torchconv.adaptive_avg_pool2d_backward", grad_output, input_size);
+  const PoolGeometry g =
+      check_adaptive_avg_pool2d_backward("torchconv.adaptive_avg_pool2d_backward", grad_output, input_size);
   return run_avg_backward(g, AdaptiveRule{g}, grad_output);
 }
 
@@ -300,7 +309,7 @@ at::Tensor max_pool2d_backward(const at::Tensor& grad_output, const at::Tensor& 
 
   // Enough (pixel, lane) threads to fill the GPU, each reducing planes / lanes planes.
   const int64_t pixels = g.OH * g.OW, planes = g.N * g.C;
-  const int64_t lanes = std::min(planes, std::max<int64_t>(1, ceil_div(int64_t(1) << 16, std::max<int64_t>(pixels, 1))));
+  const int64_t lanes = std::min(planes, ceil_div(int64_t(1) << 16, std::max<int64_t>(pixels, 1)));
   const bool dy_cl = is_channels_last(dy);
   launch(max_candidates, pixels * lanes, ind.const_data_ptr<int64_t>(), Strides4<int64_t>(ind), g, lanes, dy_cl, cand);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dy.scalar_type(), "torchconv.max_pool2d_backward", [&] {
