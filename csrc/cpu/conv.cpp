@@ -95,6 +95,27 @@ at::Tensor pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp,
   return buf;
 }
 
+// An NHWC view of activations: element (n, h, w, c) at p[n*sn + h*sh + w*sw + c].
+template <typename T>
+struct NhwcView {
+  const T* p;
+  int64_t sn, sh, sw;
+  at::Tensor storage;  // the padded copy, when one was made
+};
+
+// x as an NHWC view padded by (ph, pw): x itself when it is unpadded, channels_last and already of
+// the accumulation type, else a zero-padded copy (pack_nhwc).
+template <typename scalar_t, typename T>
+NhwcView<T> nhwc_source(const at::Tensor& x, int64_t ph, int64_t pw) {
+  const Strides4 st(x);
+  if (std::is_same<scalar_t, T>::value && ph == 0 && pw == 0 && st.c == 1) {
+    return {reinterpret_cast<const T*>(x.const_data_ptr<scalar_t>()), st.n, st.h, st.w, at::Tensor()};
+  }
+  const int64_t Hp = x.size(2) + 2 * ph, Wp = x.size(3) + 2 * pw, C = x.size(1);
+  at::Tensor buf = pack_nhwc<scalar_t, T>(x, ph, pw, Hp, Wp);
+  return {buf.const_data_ptr<T>(), Hp * Wp * C, Wp * C, C, buf};
+}
+
 // Packs a 4-D tensor src (indexed [row][col][r][s] by `at(row, col, rs)`) into panels
 //   dst[((g*B + b)*RS + rs)*J + j][v] = src(g*rows_g + b*nb + v, g*J + j, rs)   (0 past rows_g)
 // i.e. per group g and panel b: RS taps of J rows of nb columns. Used for the forward weights
@@ -172,38 +193,42 @@ std::vector<double> bias_values(const c10::optional<at::Tensor>& bias) {
 // ---------------------------------------------------------------------------------------------
 // Forward
 
-// The tile for rows of Q output pixels in NCHW: the one wasting fewer columns in the last vector,
-// or none if both waste more than a quarter (short rows are better served through NHWC).
+// The tile for rows of Q output pixels in NCHW: one no wider than the row, wasting fewer columns in
+// the last block, or none if both waste more than a third (short rows are better served by NHWC).
 template <typename T>
 const TileKernel<T>* pick_row_tile(int64_t Q) {
   const auto& k = tiles<T>();
-  auto waste = [&](const TileKernel<T>& t) { return double(ceil_div(Q, t.nb) * t.nb) / double(Q); };
+  auto waste = [&](const TileKernel<T>& t) {
+    return t.nb > Q ? 1e9 : double(ceil_div(Q, t.nb) * t.nb) / double(Q);
+  };
   const TileKernel<T>* best = waste(k.wide) <= waste(k.narrow) ? &k.wide : &k.narrow;
   return waste(*best) <= 1.34 ? best : nullptr;
 }
 
 // Stride-1 forward straight into an NCHW output: rows = output channels, columns = nb consecutive
-// output pixels of one row, so each B panel row is a contiguous run of a (zero-padded) NCHW input
-// row and the output tile is stored without transposition. The input is copied once into a padded
-// NCHW buffer with nb elements of slack (full-vector reads of the last row); weights are packed as
+// output pixels of one row, so each B panel row is a contiguous run of an input row and the output
+// tile is stored without transposition. The last column block of a row is shifted left to end at Q
+// (recomputing a few columns) so no read or write passes the row. Unpadded inputs are read in place;
+// padded ones are copied once into a zero-padded NCHW buffer. Weights are packed as
 // [group][block of mr_max output channels][r][s][c][mr_max].
 template <typename T>
 void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w, const T* bias, T* Y,
                        const Strides4& ys, const TileKernel<T>& tile) {
   const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, C = g.C;
-  const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, plane = Hp * Wp;
   const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, MR);
-  at::Tensor xpad = at::empty({g.N * C * plane + nb}, x.options());
-  T* XP = xpad.data_ptr<T>();
-  {
-    const T* X = x.const_data_ptr<T>();
-    const Strides4 xs(x);
-    std::fill(XP + g.N * C * plane, XP + g.N * C * plane + nb, T(0));
+  const Strides4 xs(x);
+  const T* X = x.const_data_ptr<T>();
+  int64_t sn = xs.n, sc = xs.c, sh = xs.h;  // strides of the (padded) source; its columns are contiguous
+  at::Tensor xpad;
+  if (g.ph > 0 || g.pw > 0 || xs.w != 1) {
+    const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
+    xpad = at::empty({g.N * C * Hp * Wp}, x.options());
+    T* XP = xpad.data_ptr<T>();
     parallel_for(g.N * C, [&](int64_t nc) {
       const int64_t n = nc / C, c = nc % C;
-      T* dst = XP + nc * plane;
+      T* dst = XP + nc * Hp * Wp;
       std::fill(dst, dst + g.ph * Wp, T(0));
-      std::fill(dst + (g.ph + g.H) * Wp, dst + plane, T(0));
+      std::fill(dst + (g.ph + g.H) * Wp, dst + Hp * Wp, T(0));
       for (int64_t h = 0; h < g.H; ++h) {
         T* row = dst + (g.ph + h) * Wp;
         const T* src = X + n * xs.n + c * xs.c + h * xs.h;
@@ -212,6 +237,8 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
         for (int64_t wi = 0; wi < g.W; ++wi) row[g.pw + wi] = src[wi * xs.w];
       }
     });
+    X = XP;
+    sn = C * Hp * Wp, sc = Hp * Wp, sh = Wp;
   }
   const T* Wt = w.const_data_ptr<T>();
   const Strides4 ws(w);
@@ -224,13 +251,13 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
     const int64_t kb = item % KB, p = (item / KB) % g.P, gi = (item / (KB * g.P)) % g.G;
     const int64_t n = item / (KB * g.P * g.G), k0 = gi * Kg + kb * MR, mr = std::min(MR, Kg - kb * MR);
     std::vector<const T*> bp(RS);
-    for (int64_t q0 = 0; q0 < g.Q; q0 += nb) {
+    for (int64_t block = 0; block < g.Q; block += nb) {
+      const int64_t q0 = std::min(block, g.Q - nb);
       for (int64_t r = 0; r < g.R; ++r)
         for (int64_t s = 0; s < g.S; ++s)
-          bp[r * g.S + s] = XP + ((n * C + gi * Cg) * Hp + p + r * g.dh) * Wp + q0 + s * g.dw;
-      TileArgs<T> args{wp.data() + (gi * KB + kb) * RS * Cg * MR, 1, MR, a_off.data(), bp.data(), plane, RS, Cg,
-                       Y + n * ys.n + k0 * ys.c + p * ys.h + q0, ys.c, std::min(nb, g.Q - q0),
-                       bias ? bias + k0 : nullptr, nullptr, false};
+          bp[r * g.S + s] = X + n * sn + gi * Cg * sc + (p + r * g.dh) * sh + q0 + s * g.dw;
+      TileArgs<T> args{wp.data() + (gi * KB + kb) * RS * Cg * MR, 1, MR, a_off.data(), bp.data(), sc, RS, Cg,
+                       Y + n * ys.n + k0 * ys.c + p * ys.h + q0, ys.c, nb, bias ? bias + k0 : nullptr, nullptr, false};
       tile.fn(mr, args);
     }
   });
@@ -256,8 +283,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
       return;
     }
   }
-  at::Tensor xp = pack_nhwc<scalar_t, T>(x, g.ph, g.pw, Hp, Wp);
-  const T* X = xp.const_data_ptr<T>();
+  const NhwcView<T> X = nhwc_source<scalar_t, T>(x, g.ph, g.pw);
 
   if (Cg == 1 && g.G > 1) {
     // Depthwise: output channel k reads input channel k / m, m = K / C.
@@ -274,7 +300,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
         for (int64_t k = 0; k < K; ++k) acc[k] = bias[k];
         for (int64_t r = 0; r < g.R; ++r)
           for (int64_t s = 0; s < g.S; ++s) {
-            const T* xv = X + ((n * Hp + p * g.sh + r * g.dh) * Wp + q * g.sw + s * g.dw) * C;
+            const T* xv = X.p + n * X.sn + (p * g.sh + r * g.dh) * X.sh + (q * g.sw + s * g.dw) * X.sw;
             const T* wv = wk.data() + (r * g.S + s) * K;
             if (m == 1) {
               chan.fma(acc.data(), xv, wv, K);
@@ -295,7 +321,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   });
   std::vector<int64_t> a_off(RS);
   for (int64_t r = 0; r < g.R; ++r)
-    for (int64_t s = 0; s < g.S; ++s) a_off[r * g.S + s] = (r * g.dh * Wp + s * g.dw) * C;
+    for (int64_t s = 0; s < g.S; ++s) a_off[r * g.S + s] = r * g.dh * X.sh + s * g.dw * X.sw;
   const bool direct = std::is_same<scalar_t, T>::value && ys.c == 1;
 
   parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
@@ -305,10 +331,10 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     std::vector<const T*> bp(RS);
     for (int64_t rs = 0; rs < RS; ++rs) bp[rs] = wp.data() + ((gi * KB + kb) * RS + rs) * Cg * nb;
     const int64_t cols = std::min(nb, Kg - kb * nb), c0 = gi * Kg + kb * nb;
-    const T* row = X + (n * Hp + p * g.sh) * Wp * C + gi * Cg;
+    const T* row = X.p + n * X.sn + p * g.sh * X.sh + gi * Cg;
     for (int64_t q0 = 0; q0 < g.Q; q0 += MR) {
       const int64_t mr = std::min(MR, g.Q - q0);
-      TileArgs<T> args{row + q0 * g.sw * C, g.sw * C, 1, a_off.data(), bp.data(), nb, RS, Cg,
+      TileArgs<T> args{row + q0 * g.sw * X.sw, g.sw * X.sw, 1, a_off.data(), bp.data(), nb, RS, Cg,
                        acc, nb, cols, nullptr, has_bias ? bias.data() + c0 : nullptr, false};
       if (direct) {
         args.C = reinterpret_cast<T*>(Y) + n * ys.n + c0 + p * ys.h + q0 * ys.w;
@@ -438,8 +464,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   using T = at::opmath_type<scalar_t>;
   const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, C = g.C, K = g.K;
   const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, rows = g.N * g.P;
-  at::Tensor xp = pack_nhwc<scalar_t, T>(x, g.ph, g.pw, Hp, Wp);
-  const T* X = xp.const_data_ptr<T>();
+  const NhwcView<T> X = nhwc_source<scalar_t, T>(x, g.ph, g.pw);
   scalar_t* DW = dw.data_ptr<scalar_t>();
   const Strides4 wst(dw);
 
@@ -459,7 +484,8 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
         for (int64_t q = 0; q < g.Q; ++q) {
           const T* dv = DY + (row * g.Q + q) * K;
           for (int64_t rs = 0; rs < RS; ++rs) {
-            const T* xv = X + ((n * Hp + p * g.sh + (rs / g.S) * g.dh) * Wp + q * g.sw + (rs % g.S) * g.dw) * C;
+            const T* xv =
+                X.p + n * X.sn + (p * g.sh + (rs / g.S) * g.dh) * X.sh + (q * g.sw + (rs % g.S) * g.dw) * X.sw;
             T* a = acc + rs * K;
             if (m == 1) {
               chan.fma(a, dv, xv, K);
@@ -502,7 +528,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   const int64_t tiles_count = g.G * KB * RS * CT, threads = at::get_num_threads();
   const int64_t chunks = std::max<int64_t>(1, std::min(threads, rows));
   const int64_t tile_groups = std::min(tiles_count, ceil_div(threads, chunks));
-  const int64_t row_bytes = sizeof(T) * (g.sh * Wp * C + KB * g.Q * nb);
+  const int64_t row_bytes = sizeof(T) * (g.sh * X.sh + KB * g.Q * nb);
   const int64_t block_rows = std::max<int64_t>(1, (int64_t(256) << 10) / row_bytes);
   std::vector<T> part(chunks * tiles_count * MR * nb, T(0));
   parallel_for(chunks * tile_groups, [&](int64_t item) {
@@ -518,10 +544,10 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
         const int64_t r = rs / g.S, s = rs % g.S, c0 = ct * MR, mr = std::min(MR, Cg - c0);
         for (int64_t i = 0; i < nrows; ++i) {
           const int64_t row = rb + i, n = row / g.P, p = row % g.P;
-          a_off[i] = ((n * Hp + p * g.sh + r * g.dh) * Wp + s * g.dw) * C + gi * Cg + c0;
+          a_off[i] = n * X.sn + (p * g.sh + r * g.dh) * X.sh + s * g.dw * X.sw + gi * Cg + c0;
           bp[i] = dyp.data() + ((gi * KB + kb) * rows + row) * g.Q * nb;
         }
-        tile.fn(mr, TileArgs<T>{X, 1, g.sw * C, a_off.data(), bp.data(), nb, nrows, g.Q,
+        tile.fn(mr, TileArgs<T>{X.p, 1, g.sw * X.sw, a_off.data(), bp.data(), nb, nrows, g.Q,
                                 part.data() + (ch * tiles_count + t) * MR * nb, nb, nb, nullptr, nullptr, true});
       }
     }
