@@ -84,7 +84,13 @@ at::Tensor pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp,
     std::fill(out + (left + W) * C, out + Wp * C, T(0));
     const scalar_t* in = src + n * st.n + h * st.h;
     T* o = out + left * C;
-    if (channel_inner) {
+    if (st.c == 1) {  // channels_last rows: contiguous runs of C
+      for (int64_t w = 0; w < W; ++w) {
+        const scalar_t* px = in + w * st.w;
+        T* ox = o + w * C;
+        for (int64_t c = 0; c < C; ++c) ox[c] = static_cast<T>(px[c]);
+      }
+    } else if (channel_inner) {
       for (int64_t w = 0; w < W; ++w)
         for (int64_t c = 0; c < C; ++c) o[w * C + c] = static_cast<T>(in[w * st.w + c * st.c]);
     } else {
@@ -182,6 +188,16 @@ ColumnPad input_grad_column_pad(const ConvGeometry& g) {
   int64_t left = std::max<int64_t>(0, -floor_div(g.pw - (g.S - 1) * g.dw, g.sw));
   int64_t right = std::max<int64_t>(0, floor_div(g.W - 1 + g.pw, g.sw) - (g.Q - 1));
   return {left, left + g.Q + right};
+}
+
+// Depthwise filters as [r][s][k]: one vector of K output channels per tap.
+template <typename T, typename scalar_t>
+std::vector<T> depthwise_weights(const ConvGeometry& g, const scalar_t* w, const Strides4& ws) {
+  const int64_t RS = g.R * g.S;
+  std::vector<T> wk(RS * g.K);
+  for (int64_t k = 0; k < g.K; ++k)
+    for (int64_t rs = 0; rs < RS; ++rs) wk[rs * g.K + k] = static_cast<T>(w[k * ws.n + (rs / g.S) * ws.h + (rs % g.S) * ws.w]);
+  return wk;
 }
 
 std::vector<double> bias_values(const c10::optional<at::Tensor>& bias) {
@@ -289,10 +305,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     // Depthwise: output channel k reads input channel k / m, m = K / C.
     const int64_t m = Kg;
     const auto& chan = channel_kernels<T, T>();
-    std::vector<T> wk(RS * K);
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t rs = 0; rs < RS; ++rs)
-        wk[rs * K + k] = static_cast<T>(Wt[k * ws.n + (rs / g.S) * ws.h + (rs % g.S) * ws.w]);
+    const std::vector<T> wk = depthwise_weights<T>(g, Wt, ws);
     parallel_for(g.N * g.P, [&](int64_t row) {
       const int64_t n = row / g.P, p = row % g.P;
       std::vector<T> acc(K);
@@ -382,10 +395,7 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
     // Depthwise: input channel c collects output channels c*m .. c*m+m-1.
     const int64_t m = Kg;
     const auto& chan = channel_kernels<T, T>();
-    std::vector<T> wk(RS * K);
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t rs = 0; rs < RS; ++rs)
-        wk[rs * K + k] = static_cast<T>(Wt[k * ws.n + (rs / g.S) * ws.h + (rs % g.S) * ws.w]);
+    const std::vector<T> wk = depthwise_weights<T>(g, Wt, ws);
     parallel_for(g.N * g.H, [&](int64_t item) {
       const int64_t n = item / g.H, h = item % g.H;
       std::vector<T> acc(C);
