@@ -35,6 +35,7 @@
 #include "../shape.h"
 #include "isa.h"
 #include "parallel.h"
+#include "workspace.h"
 
 namespace torchconv {
 namespace cpu {
@@ -63,14 +64,13 @@ struct Strides4 {
   explicit Strides4(const at::Tensor& t) : n(t.stride(0)), c(t.stride(1)), h(t.stride(2)), w(t.stride(3)) {}
 };
 
-// Copies x (N, C, H, W, any strides) into a zero-padded NHWC buffer (N, Hp, Wp, C) of type T with
-// the image at rows [top, top+H) and columns [left, left+W).
+// Copies x (N, C, H, W, any strides) into a zero-padded NHWC buffer (N, Hp, Wp, C) of type T in
+// workspace `slot`, with the image at rows [top, top+H) and columns [left, left+W).
 template <typename scalar_t, typename T>
-at::Tensor pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp, int64_t Wp) {
+const T* pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp, int64_t Wp, Slot slot) {
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  at::Tensor buf = at::empty({N, Hp, Wp, C}, x.options().dtype(c10::CppTypeToScalarType<T>::value));
+  T* dst = workspace<T>(slot, N * Hp * Wp * C);
   const scalar_t* src = x.const_data_ptr<scalar_t>();
-  T* dst = buf.data_ptr<T>();
   const Strides4 st(x);
   const bool channel_inner = st.c <= st.w;
   parallel_for(N * Hp, [&](int64_t row) {
@@ -98,7 +98,7 @@ at::Tensor pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp,
         for (int64_t w = 0; w < W; ++w) o[w * C + c] = static_cast<T>(in[w * st.w + c * st.c]);
     }
   });
-  return buf;
+  return dst;
 }
 
 // An NHWC view of activations: element (n, h, w, c) at p[n*sn + h*sh + w*sw + c].
@@ -106,7 +106,6 @@ template <typename T>
 struct NhwcView {
   const T* p;
   int64_t sn, sh, sw;
-  at::Tensor storage;  // the padded copy, when one was made
 };
 
 // x as an NHWC view padded by (ph, pw): x itself when it is unpadded, channels_last and already of
@@ -115,11 +114,10 @@ template <typename scalar_t, typename T>
 NhwcView<T> nhwc_source(const at::Tensor& x, int64_t ph, int64_t pw) {
   const Strides4 st(x);
   if (std::is_same<scalar_t, T>::value && ph == 0 && pw == 0 && st.c == 1) {
-    return {reinterpret_cast<const T*>(x.const_data_ptr<scalar_t>()), st.n, st.h, st.w, at::Tensor()};
+    return {reinterpret_cast<const T*>(x.const_data_ptr<scalar_t>()), st.n, st.h, st.w};
   }
   const int64_t Hp = x.size(2) + 2 * ph, Wp = x.size(3) + 2 * pw, C = x.size(1);
-  at::Tensor buf = pack_nhwc<scalar_t, T>(x, ph, pw, Hp, Wp);
-  return {buf.const_data_ptr<T>(), Hp * Wp * C, Wp * C, C, buf};
+  return {pack_nhwc<scalar_t, T>(x, ph, pw, Hp, Wp, Slot::input), Hp * Wp * C, Wp * C, C};
 }
 
 // Packs a 4-D tensor src (indexed [row][col][r][s] by `at(row, col, rs)`) into panels
@@ -235,11 +233,9 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
   const Strides4 xs(x);
   const T* X = x.const_data_ptr<T>();
   int64_t sn = xs.n, sc = xs.c, sh = xs.h;  // strides of the (padded) source; its columns are contiguous
-  at::Tensor xpad;
   if (g.ph > 0 || g.pw > 0 || xs.w != 1) {
     const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
-    xpad = at::empty({g.N * C * Hp * Wp}, x.options());
-    T* XP = xpad.data_ptr<T>();
+    T* XP = workspace<T>(Slot::input, g.N * C * Hp * Wp);
     parallel_for(g.N * C, [&](int64_t nc) {
       const int64_t n = nc / C, c = nc % C;
       T* dst = XP + nc * Hp * Wp;
@@ -384,8 +380,7 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
     }
   }
   const ColumnPad cp = input_grad_column_pad(g);
-  at::Tensor dyp = pack_nhwc<scalar_t, T>(dy, 0, cp.left, g.P, cp.width);
-  const T* DY = dyp.const_data_ptr<T>();
+  const T* DY = pack_nhwc<scalar_t, T>(dy, 0, cp.left, g.P, cp.width, Slot::grad);
   scalar_t* DX = dx.data_ptr<scalar_t>();
   const scalar_t* Wt = w.const_data_ptr<scalar_t>();
   const Strides4 ws(w);
@@ -483,8 +478,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
     // chunk of output rows, added in chunk order.
     const int64_t m = Kg;
     const auto& chan = channel_kernels<T, T>();
-    at::Tensor dyp = pack_nhwc<scalar_t, T>(dy, 0, 0, g.P, g.Q);
-    const T* DY = dyp.const_data_ptr<T>();
+    const T* DY = pack_nhwc<scalar_t, T>(dy, 0, 0, g.P, g.Q, Slot::grad);
     const int64_t chunks = row_chunks(1, rows);
     std::vector<T> part(chunks * RS * K, T(0));
     parallel_for(chunks, [&](int64_t ch) {
@@ -518,17 +512,25 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   const TileKernel<T>& tile = pick_tile<T>(Kg);
   const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, nb), CT = ceil_div(Cg, MR);
   // dy panels: dyp[g][kb][n*P + p][q][v] = dy[n, g*Kg + kb*nb + v, p, q]
-  std::vector<T> dyp(g.G * KB * rows * g.Q * nb, T(0));
+  T* const dyp = workspace<T>(Slot::grad, g.G * KB * rows * g.Q * nb);
   {
     const scalar_t* DY = dy.const_data_ptr<scalar_t>();
     const Strides4 ds(dy);
     parallel_for(g.G * KB * rows, [&](int64_t item) {
       const int64_t row = item % rows, gk = item / rows, kb = gk % KB, gi = gk / KB;
       const int64_t n = row / g.P, p = row % g.P, k0 = gi * Kg + kb * nb, cols = std::min(nb, Kg - kb * nb);
-      T* d = dyp.data() + item * g.Q * nb;
-      for (int64_t v = 0; v < cols; ++v) {
-        const scalar_t* src = DY + n * ds.n + (k0 + v) * ds.c + p * ds.h;
-        for (int64_t q = 0; q < g.Q; ++q) d[q * nb + v] = static_cast<T>(src[q * ds.w]);
+      T* d = dyp + item * g.Q * nb;
+      if (cols < nb) std::fill(d, d + g.Q * nb, T(0));
+      if (ds.c == 1) {  // channels_last: runs of channels
+        for (int64_t q = 0; q < g.Q; ++q) {
+          const scalar_t* src = DY + n * ds.n + k0 + p * ds.h + q * ds.w;
+          for (int64_t v = 0; v < cols; ++v) d[q * nb + v] = static_cast<T>(src[v]);
+        }
+      } else {
+        for (int64_t v = 0; v < cols; ++v) {
+          const scalar_t* src = DY + n * ds.n + (k0 + v) * ds.c + p * ds.h;
+          for (int64_t q = 0; q < g.Q; ++q) d[q * nb + v] = static_cast<T>(src[q * ds.w]);
+        }
       }
     });
   }
@@ -540,7 +542,8 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   const int64_t tile_groups = std::min(tiles_count, ceil_div(threads, chunks));
   const int64_t row_bytes = sizeof(T) * (g.sh * X.sh + KB * g.Q * nb);
   const int64_t block_rows = std::max<int64_t>(1, (int64_t(256) << 10) / row_bytes);
-  std::vector<T> part(chunks * tiles_count * MR * nb, T(0));
+  T* const part = workspace<T>(Slot::partials, chunks * tiles_count * MR * nb);
+  std::fill(part, part + chunks * tiles_count * MR * nb, T(0));
   parallel_for(chunks * tile_groups, [&](int64_t item) {
     const int64_t ch = item / tile_groups, tg = item % tile_groups;
     const int64_t t0 = tg * tiles_count / tile_groups, t1 = (tg + 1) * tiles_count / tile_groups;
@@ -555,10 +558,10 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
         for (int64_t i = 0; i < nrows; ++i) {
           const int64_t row = rb + i, n = row / g.P, p = row % g.P;
           a_off[i] = n * X.sn + (p * g.sh + r * g.dh) * X.sh + s * g.dw * X.sw + gi * Cg + c0;
-          bp[i] = dyp.data() + ((gi * KB + kb) * rows + row) * g.Q * nb;
+          bp[i] = dyp + ((gi * KB + kb) * rows + row) * g.Q * nb;
         }
         tile.fn(mr, TileArgs<T>{X.p, 1, g.sw * X.sw, a_off.data(), bp.data(), nb, nrows, g.Q,
-                                part.data() + (ch * tiles_count + t) * MR * nb, nb, nb, nullptr, nullptr, true});
+                                part + (ch * tiles_count + t) * MR * nb, nb, nb, nullptr, nullptr, true});
       }
     }
   });
