@@ -400,6 +400,29 @@ def print_summary(summary, file=sys.stdout):
             print(f"{lead}  n={s['n']:<3}{verdict}".rstrip(), file=file)
 
 
+def markdown_report(info, rows, summary):
+    """The README's benchmark section: machine, per-layer table and geomeans, as Markdown."""
+    lines = [f"Measured {info['date'][:10]} on {info['cpu']} ({info['threads']} threads, torchconv ISA "
+             f"{info['cpu_isa']}), torch {info['torch']}; `python benchmarks/bench.py "
+             f"{' '.join(sys.argv[1:])}`.", "",
+             "| layer | pass | format | torchconv ms | PyTorch ms | speedup | torchconv throughput | % peak |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r["error"]:
+            continue
+        pct = f"{r['pct_peak']:.0f}" if r["pct_peak"] is not None else "-"
+        lines.append(f"| {r['case']} | {r['pass']} | {r['format']} | {r['torchconv_ms']:.2f} | {r['pytorch_ms']:.2f} | "
+                     f"{r['speedup']:.2f}x | {r['torchconv_throughput']:.0f} {r['unit']} | {pct} |")
+    lines += ["", "| part | geomean speedup | target |", "|---|---:|---|"]
+    for s in summary:
+        if s["part"] == "worst case":
+            lines.append(f"| worst case ({s['case']}) | {s['speedup']:.2f}x | |")
+        else:
+            target = "" if s["target"] is None else f"≥ {s['target']:.1f} ({'met' if s['met'] else 'not met'})"
+            lines.append(f"| {s['device']} {s['dtype']} {s['part']} | {s['geomean']:.2f}x | {target} |")
+    return "\n".join(lines) + "\n"
+
+
 def _command_output(*cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=10, cwd=REPO).stdout.strip()
@@ -534,6 +557,7 @@ def parse_args(argv=None):
     p.add_argument("--out", type=Path, default=None,
                    help="JSON path; default: benchmarks/results/<device>-<date>.json")
     p.add_argument("--plot", action="store_true", help="also write a PNG bar chart next to the JSON (matplotlib)")
+    p.add_argument("--markdown", type=Path, help="also write the per-layer table and geomeans as Markdown")
     return p, p.parse_args(argv)
 
 
@@ -604,6 +628,9 @@ def main(argv=None):
               "timing": asdict(timing), "rows": rows, "summary": summary}
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nwrote {out}")
+    if args.markdown:
+        args.markdown.write_text(markdown_report(info, rows, summary))
+        print(f"wrote {args.markdown}")
     if args.plot:
         png = plot(rows, out.with_suffix(".png"))
         print(f"wrote {png}" if png else "nothing to plot: every case failed")
