@@ -1,11 +1,14 @@
 // CPU convolution: forward, input gradient and weight gradient, as direct (implicit-GEMM)
 // convolutions on an internal NHWC layout.
 //
-// Layout. Activations are first copied into a zero-padded NHWC buffer in the accumulation type
-// (float for float32/bfloat16, double for float64), whatever the caller's layout or strides: this one
-// pass converts NCHW tiles, reads arbitrary strides, widens bfloat16 and materialises the padding, so
-// the inner loops never branch on borders. Weights are packed once per call into panels of nb output
-// columns (nb = one or two vector lengths) so the micro-kernel loads them contiguously.
+// Layout. Activations are read through an NHWC view: the tensor itself when it is channels_last,
+// unpadded and already of the accumulation type (float for float32/bfloat16, double for float64), else
+// a zero-padded NHWC copy in that type. That one pass converts NCHW, reads arbitrary strides, widens
+// bfloat16 and materialises the padding, so the inner loops never branch on borders. Copies live in
+// per-thread workspaces (workspace.h) reused across calls. Weights are packed once per call into
+// panels of nb output columns (nb = one or two vector lengths) read contiguously by the micro-kernel.
+// Stride-1 convolutions with NCHW outputs take a transposed route (conv_forward_nchw) that needs no
+// layout conversion at all.
 //
 // Algorithm. Every pass is one register-blocked micro-kernel (csrc/cpu/isa.h, one tile = mr rows x
 // nb columns of accumulators, reduced over taps x J):
@@ -15,15 +18,17 @@
 //                    stride, so that the output pixels they receive from are consecutive; taps =
 //                    only the (r, s) that reach them (the stride decomposition: no multiplications by
 //                    inserted zeros); columns = nb input channels, J = K/G output channels.
-//   weight gradient: rows = mr input channels, columns = nb output channels, taps = every output row
-//                    (n, p) for one filter tap (r, s), J = Q output columns. Small problems also split
-//                    the rows over chunks whose partial sums are added in a fixed order.
+//   weight gradient: rows = mr input channels, columns = nb output channels, taps = the output rows
+//                    (n, p) of one block for one filter tap (r, s), J = Q output columns. Rows are
+//                    split into one chunk per thread, each with partial sums added in a fixed order.
 // Depthwise convolutions (one input channel per group) have no reduction over channels; they use
 // channel-vectorised loops over the same NHWC buffers instead.
 //
 // Blocking. Work items are (image, output row, group, channel panel) for the forward and the input
 // gradient: the R input rows of an item stay in L1/L2 while the panel's packed weights (R*S*C/G*nb
-// elements) are reused across the row. Output is written with the caller's strides (NCHW or NHWC).
+// elements) are reused across the row; the micro-kernel stores straight into channels_last outputs
+// and through a small transposing copy into NCHW ones. The weight gradient sweeps every tile over
+// blocks of output rows sized so that their input rows and gradient panels stay in L2.
 #include <ATen/ATen.h>
 #include <ATen/OpMathType.h>
 #include <torch/library.h>

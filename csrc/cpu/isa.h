@@ -1,6 +1,6 @@
 // The CPU's instruction-set-specific code: one register-blocked micro-kernel (the "tile") and the
-// channel-vectorised loops, compiled once per ISA (csrc/cpu/isa/kernels_*.cpp) and picked at run time from CPUID, or forced with the
-// environment variable TORCHCONV_CPU_ISA=avx512|avx2|scalar. Everything else in csrc/cpu is
+// channel-vectorised loops, compiled once per ISA (csrc/cpu/isa/kernels_*.cpp) and picked at run time
+// from CPUID, or forced with the environment variable TORCHCONV_CPU_ISA=avx512|avx2|scalar. Everything else in csrc/cpu is
 // ISA-independent. This header is free of ATen so the ISA translation units stay small and cannot
 // leak ISA-specific instances of shared inline functions into the rest of the library.
 #pragma once

@@ -6,10 +6,11 @@
 // the index of the window's first element, and an element replaces it when it is greater or NaN (so
 // the last NaN wins). Indices are flat offsets h*W + w into each input plane.
 //
-// Layout. NCHW inputs are pooled plane by plane (work item = one output row of one plane; the
-// window's rows are contiguous). channels_last inputs are pooled pixel by pixel with the channel
-// loop innermost, contiguous and vectorised. Anything else is first made contiguous in the layout it
-// is closest to; the output has the input's layout.
+// Layout. channels_last inputs are pooled pixel by pixel with the channel loop innermost (the ISA
+// kernels of csrc/cpu/isa/channel_kernels.h). NCHW inputs are pooled separably, in ranges of whole
+// planes: a column pass reduces the window's rows for every column (vectorised over the contiguous
+// columns), then a row pass reduces each window's columns; merge_max keeps PyTorch's argmax order.
+// Anything else is first made contiguous in the layout it is closest to; the output has its layout.
 //
 // Backward. Both backward passes scatter each output gradient into its window (average) or its
 // argmax (max), accumulating in the accumulation type. Work is split so that no two threads can
