@@ -19,7 +19,14 @@ __version__ = "0.1.0"
 
 
 def cpu_isa():
-    """The CPU instruction set the kernels use: 'avx512', 'avx2' or 'scalar' (TORCHCONV_CPU_ISA forces one)."""
+    """The CPU instruction set the kernels use: 'avx512', 'avx2' or 'scalar', chosen from CPUID when the
+    library loads; the environment variable TORCHCONV_CPU_ISA forces one.
+
+    Example::
+
+        >>> torchconv.cpu_isa()  # doctest: +SKIP
+        'avx512'
+    """
     return _ops.cpu_isa()
 
 
