@@ -77,6 +77,8 @@ struct ChannelKernels {
   void (*max_columns)(const S* plane, int64_t W, int64_t h0, int64_t h1, int64_t dh, T* colv, int64_t* colh);
   // NCHW column pass of average pooling: colsum[w] = sum of rows h0 .. h1-1 at column w.
   void (*sum_columns)(const S* plane, int64_t W, int64_t h0, int64_t h1, T* colsum);
+  // Global pooling of NCHW planes: sums[i] = sum of the n contiguous elements of plane i < count.
+  void (*plane_sums)(const S* x, int64_t count, int64_t n, T* sums);
 };
 
 template <typename T>

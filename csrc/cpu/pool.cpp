@@ -182,6 +182,17 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
       }
     });
   } else {
+    if (OH == 1 && OW == 1 && rule.window(0, 0).h0 == 0 && rule.window(0, 0).h1 == H &&
+        rule.window(0, 0).w0 == 0 && rule.window(0, 0).w1 == W) {
+      // Global pooling: one contiguous sum per plane.
+      const T divisor = static_cast<T>(rule.divisor(0, 0));
+      parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
+        std::vector<T> sums(plane1 - plane0);
+        kern.plane_sums(raw(X) + plane0 * H * W, plane1 - plane0, H * W, sums.data());
+        for (int64_t p = plane0; p < plane1; ++p) Y[p] = static_cast<scalar_t>(sums[p - plane0] / divisor);
+      });
+      return;
+    }
     // Separable: column sums over the window's rows (vectorised over columns), then sums of those.
     parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
       std::vector<T> colsum(W);
@@ -223,6 +234,15 @@ void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy,
         }
     });
   } else {
+    if (OH == 1 && OW == 1 && rule.window(0, 0).h0 == 0 && rule.window(0, 0).h1 == H &&
+        rule.window(0, 0).w0 == 0 && rule.window(0, 0).w1 == W) {
+      // Global pooling: every element of a plane receives the same share.
+      const T divisor = static_cast<T>(rule.divisor(0, 0));
+      parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
+        for (int64_t p = plane0; p < plane1; ++p) std::fill(DX + p * H * W, DX + (p + 1) * H * W, static_cast<T>(DY[p]) / divisor);
+      });
+      return;
+    }
     // Separable: the output row's gradients are spread along the columns of each window, then the
     // resulting row is added to every input row of the windows (vectorised over columns).
     parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {

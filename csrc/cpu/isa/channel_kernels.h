@@ -193,9 +193,26 @@ static void sum_columns(const S* plane, int64_t W, int64_t h0, int64_t h1, T* co
 }
 
 template <typename S, typename T>
+static void plane_sums(const S* x, int64_t count, int64_t n, T* sums) {
+  typedef typename VecOf<T>::type V;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  for (int64_t i = 0; i < count; ++i) {
+    const S* p = x + i * n;
+    V acc = V{};
+    int64_t k = 0;
+    for (; k + VL <= n; k += VL) acc += vload<T>(p + k);
+    T sum = 0;
+    for (int64_t l = 0; l < VL; ++l) sum += acc[l];
+    for (; k < n; ++k) sum += widen(p[k]);
+    sums[i] = sum;
+  }
+}
+
+template <typename S, typename T>
 static ChannelKernels<S, T> make_channel_kernels() {
   return ChannelKernels<S, T>{&fma<S, T>,         &max_pixel<S, T>,   &avg_pixel<S, T>,
-                              &avg_scatter<S, T>, &max_columns<S, T>, &sum_columns<S, T>};
+                              &avg_scatter<S, T>, &max_columns<S, T>, &sum_columns<S, T>,
+                              &plane_sums<S, T>};
 }
 
 const ChannelKernels<float, float> kChanF32 = make_channel_kernels<float, float>();
