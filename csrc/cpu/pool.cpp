@@ -61,6 +61,12 @@ struct SlidingRule {
   }
   int64_t dh() const { return g.dh; }
   int64_t dw() const { return g.dw; }
+  // Output rows [lo, hi) whose (undilated) windows contain input row h: oh*sh - ph <= h < oh*sh - ph + kh.
+  std::pair<int64_t, int64_t> rows_containing(int64_t h) const { return containing(h, g.kh, g.sh, g.ph, g.OH); }
+  std::pair<int64_t, int64_t> cols_containing(int64_t w) const { return containing(w, g.kw, g.sw, g.pw, g.OW); }
+  static std::pair<int64_t, int64_t> containing(int64_t i, int64_t k, int64_t s, int64_t p, int64_t out) {
+    return {std::max<int64_t>(0, -floor_div(-(i + p - k + 1), s)), std::min<int64_t>(out, floor_div(i + p, s) + 1)};
+  }
 };
 
 struct AdaptiveRule {
@@ -72,6 +78,12 @@ struct AdaptiveRule {
   }
   int64_t dh() const { return 1; }
   int64_t dw() const { return 1; }
+  // Output rows [lo, hi) whose windows [floor(oh*H/OH), ceil((oh+1)*H/OH)) contain input row h.
+  std::pair<int64_t, int64_t> rows_containing(int64_t h) const { return containing(h, g.H, g.OH); }
+  std::pair<int64_t, int64_t> cols_containing(int64_t w) const { return containing(w, g.W, g.OW); }
+  static std::pair<int64_t, int64_t> containing(int64_t i, int64_t in, int64_t out) {
+    return {(i * out) / in, std::min<int64_t>(out, ((i + 1) * out + in - 1) / in)};
+  }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -222,16 +234,21 @@ void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy,
   T* DX = dx.data_ptr<T>();
   const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW;
   if (is_channels_last(dy)) {
+    // Gather: each input pixel sums the gradients of the windows that contain it (vectorised over
+    // channels), so every element is written once and no thread shares one.
     const auto& kern = chan<scalar_t>();
-    const int64_t CB = ceil_div(C, kChannelBlock);
-    parallel_for(g.N * CB, [&](int64_t item) {
-      const int64_t n = item / CB, c0 = (item % CB) * kChannelBlock, c1 = std::min(C, c0 + kChannelBlock);
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const Window w = rule.window(oh, ow);
-          kern.avg_scatter(DX + n * H * W * C, W, C, c0, c1, w.h0, w.h1, w.w0, w.w1,
-                           raw(DY) + ((n * OH + oh) * OW + ow) * C, static_cast<T>(rule.divisor(oh, ow)));
-        }
+    parallel_for(g.N * H, [&](int64_t item) {
+      const int64_t n = item / H, h = item % H;
+      const auto rows = rule.rows_containing(h);
+      for (int64_t w = 0; w < W; ++w) {
+        T* d = DX + ((n * H + h) * W + w) * C;
+        std::fill(d, d + C, T(0));
+        const auto cols = rule.cols_containing(w);
+        for (int64_t oh = rows.first; oh < rows.second; ++oh)
+          for (int64_t ow = cols.first; ow < cols.second; ++ow)
+            kern.avg_scatter(d, 1, C, 0, C, 0, 1, 0, 1, raw(DY) + ((n * OH + oh) * OW + ow) * C,
+                             static_cast<T>(rule.divisor(oh, ow)));
+      }
     });
   } else {
     if (OH == 1 && OW == 1 && rule.window(0, 0).h0 == 0 && rule.window(0, 0).h1 == H &&
@@ -314,9 +331,11 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
 }
 
 // A zeroed accumulation buffer shaped like the (batched) input, in the layout of `like`.
-at::Tensor grad_buffer(const PoolGeometry& g, const at::Tensor& like) {
+// The gradient buffer, in the accumulation type and the layout of `like`; zeroed for scatters.
+at::Tensor grad_buffer(const PoolGeometry& g, const at::Tensor& like, bool zeroed = true) {
   auto acc = like.scalar_type() == at::kBFloat16 ? at::kFloat : like.scalar_type();
-  return at::empty({g.N, g.C, g.H, g.W}, like.options().dtype(acc).memory_format(layout_of(like))).zero_();
+  at::Tensor buf = at::empty({g.N, g.C, g.H, g.W}, like.options().dtype(acc).memory_format(layout_of(like)));
+  return zeroed ? buf.zero_() : buf;
 }
 
 at::Tensor finish_grad(const at::Tensor& buf, const at::Tensor& like, bool batched) {
@@ -401,7 +420,7 @@ at::Tensor avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef in
   SerialIfSmall serial(pool_work(g));
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
-  at::Tensor buf = grad_buffer(g, dy);
+  at::Tensor buf = grad_buffer(g, dy, /*zeroed=*/!is_channels_last(dy));
   SlidingRule rule{g, count_include_pad, divisor_override.value_or(0)};
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.avg_pool2d_backward",
                                  [&] { avg_backward<scalar_t>(g, rule, dy, buf); });
@@ -427,7 +446,7 @@ at::Tensor adaptive_avg_pool2d_backward(const at::Tensor& grad_output, at::IntAr
   SerialIfSmall serial(pool_work(g));
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
-  at::Tensor buf = grad_buffer(g, dy);
+  at::Tensor buf = grad_buffer(g, dy, /*zeroed=*/!is_channels_last(dy));
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.adaptive_avg_pool2d_backward",
                                  [&] { avg_backward<scalar_t>(g, AdaptiveRule{g}, dy, buf); });
   return finish_grad(buf, dy, g.batched);
