@@ -217,3 +217,34 @@ def test_bad_arguments():
         torchconv.summary(lambda x: x, (1, 3, 8, 8))
     with pytest.raises(ValueError, match="batch dimension"):
         torchconv.summary(nn.Conv2d(3, 4, 3), (3, 8))
+
+
+def gradient_field(model, input_shape, name):
+    """Receptive field of the central output element of module `name`, measured by back-propagating
+    from that element to the input: with positive weights every input pixel it depends on gets a
+    non-zero gradient. (Max pooling passes gradient to its argmax only, so the networks measured this
+    way use average pooling.)"""
+    model = copy.deepcopy(model).double().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.uniform_(0.1, 1.0)
+    captured = {}
+    dict(model.named_modules())[name].register_forward_hook(lambda m, a, out: captured.__setitem__("out", out))
+    x = torch.rand(input_shape, dtype=torch.float64, requires_grad=True)
+    model(x)
+    out = captured["out"]
+    centre = tuple(s // 2 for s in out.shape[2:])
+    (grad,) = torch.autograd.grad(out[(0, 0) + centre], x)
+    touched = grad[0].abs().sum(0) > 0  # (H, W)
+    extent = [touched.any(dim=1).nonzero(), touched.any(dim=0).nonzero()]  # rows, columns reached
+    return tuple(int(e.max() - e.min()) + 1 for e in extent)
+
+
+@pytest.mark.parametrize("convert", [False, True])
+def test_receptive_field_against_gradients(convert):
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, stride=2, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+                          nn.Conv2d(3, 3, (3, 5), dilation=(2, 1)), nn.Conv2d(3, 2, 3, stride=(1, 2)))
+    model = torchconv.convert(model) if convert else model
+    rows = {r.name: r for r in torchconv.summary(model, (1, 2, 64, 64)).layers}
+    for name in ["0", "2", "3", "4"]:
+        assert rows[name].receptive_field == gradient_field(model, (1, 2, 64, 64), name), name
