@@ -294,9 +294,11 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
   const int64_t HW = g.H * g.W, C = g.C, OHW = g.OH * g.OW;
   std::atomic<bool> ok{true};
   if (is_channels_last(dy)) {
-    const int64_t CB = ceil_div(C, kChannelBlock);
+    // Whole images per work item when there are enough of them (each gradient row then scatters into
+    // a few contiguous pixels), else blocks of channels.
+    const int64_t block = g.N >= 2 * at::get_num_threads() ? C : kChannelBlock, CB = ceil_div(C, block);
     parallel_for(g.N * CB, [&](int64_t item) {
-      const int64_t n = item / CB, c0 = (item % CB) * kChannelBlock, c1 = std::min(C, c0 + kChannelBlock);
+      const int64_t n = item / CB, c0 = (item % CB) * block, c1 = std::min(C, c0 + block);
       for (int64_t o = 0; o < OHW; ++o) {
         const scalar_t* gv = DY + (n * OHW + o) * C;
         const int64_t* iv = I + (n * OHW + o) * C;
