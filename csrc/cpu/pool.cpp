@@ -28,6 +28,7 @@
 #include "../shape.h"
 #include "isa.h"
 #include "parallel.h"
+#include "workspace.h"
 
 namespace torchconv {
 namespace cpu {
@@ -336,7 +337,7 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
 // The gradient buffer, in the accumulation type and the layout of `like`; zeroed for scatters.
 at::Tensor grad_buffer(const PoolGeometry& g, const at::Tensor& like, bool zeroed = true) {
   auto acc = like.scalar_type() == at::kBFloat16 ? at::kFloat : like.scalar_type();
-  at::Tensor buf = at::empty({g.N, g.C, g.H, g.W}, like.options().dtype(acc).memory_format(layout_of(like)));
+  at::Tensor buf = empty_output({g.N, g.C, g.H, g.W}, like.options().dtype(acc).memory_format(layout_of(like)));
   return zeroed ? buf.zero_() : buf;
 }
 
@@ -363,7 +364,7 @@ std::tuple<at::Tensor, at::Tensor> max_pool2d(const at::Tensor& input, at::IntAr
   at::Tensor x = as_batched(input);
   x = x.contiguous(layout_of(x));
   auto opts = x.options().memory_format(layout_of(x));
-  at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, opts), ind = at::empty({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong));
+  at::Tensor y = empty_output({g.N, g.C, g.OH, g.OW}, opts), ind = empty_output({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong));
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.max_pool2d",
                                  [&] { max_forward<scalar_t>(g, SlidingRule{g, false, 0}, x, y, ind); });
   return {unbatch_if(y, g.batched), unbatch_if(ind, g.batched)};
@@ -375,7 +376,7 @@ std::tuple<at::Tensor, at::Tensor> adaptive_max_pool2d(const at::Tensor& input, 
   at::Tensor x = as_batched(input);
   x = x.contiguous(layout_of(x));
   auto opts = x.options().memory_format(layout_of(x));
-  at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, opts), ind = at::empty({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong));
+  at::Tensor y = empty_output({g.N, g.C, g.OH, g.OW}, opts), ind = empty_output({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong));
   if (y.numel() > 0) {
     AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.adaptive_max_pool2d",
                                    [&] { max_forward<scalar_t>(g, AdaptiveRule{g}, x, y, ind); });
@@ -406,7 +407,7 @@ at::Tensor avg_pool2d(const at::Tensor& input, at::IntArrayRef kernel_size, at::
   SerialIfSmall serial(pool_work(g));
   at::Tensor x = as_batched(input);
   x = x.contiguous(layout_of(x));
-  at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, x.options().memory_format(layout_of(x)));
+  at::Tensor y = empty_output({g.N, g.C, g.OH, g.OW}, x.options().memory_format(layout_of(x)));
   SlidingRule rule{g, count_include_pad, divisor_override.value_or(0)};
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.avg_pool2d",
                                  [&] { avg_forward<scalar_t>(g, rule, x, y); });
@@ -434,7 +435,7 @@ at::Tensor adaptive_avg_pool2d(const at::Tensor& input, at::IntArrayRef output_s
   SerialIfSmall serial(pool_work(g));
   at::Tensor x = as_batched(input);
   x = x.contiguous(layout_of(x));
-  at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, x.options().memory_format(layout_of(x)));
+  at::Tensor y = empty_output({g.N, g.C, g.OH, g.OW}, x.options().memory_format(layout_of(x)));
   if (y.numel() > 0) {
     AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.adaptive_avg_pool2d",
                                    [&] { avg_forward<scalar_t>(g, AdaptiveRule{g}, x, y); });
