@@ -597,7 +597,7 @@ at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const c10::
   const char* op = "torchconv.conv2d";
   ConvGeometry g = check_conv2d(op, input, weight, bias, stride, padding, dilation, groups);
   at::Tensor x = as_batched(input);
-  at::Tensor y = empty_output({g.N, g.K, g.P, g.Q}, x.options().memory_format(conv_memory_format(x, weight)));
+  at::Tensor y = at::empty({g.N, g.K, g.P, g.Q}, x.options().memory_format(conv_memory_format(x, weight)));
   if (y.numel() > 0) {
     SerialIfSmall serial(conv_work(g));
     auto b = bias_values(bias);
@@ -613,7 +613,7 @@ at::Tensor conv2d_input_grad(const at::Tensor& grad_output, const at::Tensor& we
   const char* op = "torchconv.conv2d_input_grad";
   ConvGeometry g = check_conv2d_input_grad(op, grad_output, weight, input_size, stride, padding, dilation, groups);
   at::Tensor dy = as_batched(grad_output);
-  at::Tensor dx = empty_output({g.N, g.C, g.H, g.W}, dy.options().memory_format(conv_memory_format(dy, weight)));
+  at::Tensor dx = at::empty({g.N, g.C, g.H, g.W}, dy.options().memory_format(conv_memory_format(dy, weight)));
   if (dx.numel() > 0) {
     SerialIfSmall serial(conv_work(g));
     AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.conv2d_input_grad",
@@ -628,7 +628,7 @@ at::Tensor conv2d_weight_grad(const at::Tensor& grad_output, const at::Tensor& i
   const char* op = "torchconv.conv2d_weight_grad";
   ConvGeometry g = check_conv2d_weight_grad(op, grad_output, input, weight_size, stride, padding, dilation, groups);
   at::Tensor dy = as_batched(grad_output), x = as_batched(input);
-  at::Tensor dw = empty_output(weight_size, dy.options().memory_format(conv_memory_format(x, dy)));
+  at::Tensor dw = at::empty(weight_size, dy.options().memory_format(conv_memory_format(x, dy)));
   if (dw.numel() > 0) {
     if (g.N == 0) {
       dw.zero_();
