@@ -82,6 +82,26 @@ TC_HOST_DEVICE int64_t avg_pool_divisor(int64_t oh, int64_t ow, int64_t H, int64
   return (h1 - h0) * (w1 - w0);
 }
 
+// Index a max pool reports for a window with no input element (a dilated window lying entirely in the
+// padding); it passes no gradient.
+constexpr int64_t kEmptyWindow = -1;
+
+// Half-open range [lo, hi) of output rows (or columns).
+struct Range {
+  int64_t lo, hi;
+};
+
+// The outputs whose undilated sliding window contains input index i: o*s - p <= i < o*s - p + k.
+TC_HOST_DEVICE Range sliding_outputs_containing(int64_t i, int64_t k, int64_t s, int64_t p, int64_t out) {
+  const int64_t lo = floor_div(i + p - k, s) + 1, hi = (i + p) / s + 1;
+  return {lo > 0 ? lo : 0, hi < out ? hi : out};
+}
+
+// The outputs whose adaptive window [floor(o*in/out), ceil((o+1)*in/out)) contains input index i.
+TC_HOST_DEVICE Range adaptive_outputs_containing(int64_t i, int64_t in, int64_t out) {
+  return {adaptive_start(i, out, in), adaptive_end(i, out, in)};
+}
+
 TC_HOST_DEVICE Window adaptive_window(int64_t oh, int64_t ow, int64_t H, int64_t W, int64_t OH,
                                       int64_t OW) {
   return Window{adaptive_start(oh, H, OH), adaptive_end(oh, H, OH), adaptive_start(ow, W, OW),

@@ -62,12 +62,9 @@ struct SlidingRule {
   }
   int64_t dh() const { return g.dh; }
   int64_t dw() const { return g.dw; }
-  // Output rows [lo, hi) whose (undilated) windows contain input row h: oh*sh - ph <= h < oh*sh - ph + kh.
-  std::pair<int64_t, int64_t> rows_containing(int64_t h) const { return containing(h, g.kh, g.sh, g.ph, g.OH); }
-  std::pair<int64_t, int64_t> cols_containing(int64_t w) const { return containing(w, g.kw, g.sw, g.pw, g.OW); }
-  static std::pair<int64_t, int64_t> containing(int64_t i, int64_t k, int64_t s, int64_t p, int64_t out) {
-    return {std::max<int64_t>(0, -floor_div(-(i + p - k + 1), s)), std::min<int64_t>(out, floor_div(i + p, s) + 1)};
-  }
+  // Outputs whose (undilated) windows contain input row h (column w), for the average backward.
+  Range outputs_h(int64_t h) const { return sliding_outputs_containing(h, g.kh, g.sh, g.ph, g.OH); }
+  Range outputs_w(int64_t w) const { return sliding_outputs_containing(w, g.kw, g.sw, g.pw, g.OW); }
 };
 
 struct AdaptiveRule {
@@ -79,12 +76,8 @@ struct AdaptiveRule {
   }
   int64_t dh() const { return 1; }
   int64_t dw() const { return 1; }
-  // Output rows [lo, hi) whose windows [floor(oh*H/OH), ceil((oh+1)*H/OH)) contain input row h.
-  std::pair<int64_t, int64_t> rows_containing(int64_t h) const { return containing(h, g.H, g.OH); }
-  std::pair<int64_t, int64_t> cols_containing(int64_t w) const { return containing(w, g.W, g.OW); }
-  static std::pair<int64_t, int64_t> containing(int64_t i, int64_t in, int64_t out) {
-    return {(i * out) / in, std::min<int64_t>(out, ((i + 1) * out + in - 1) / in)};
-  }
+  Range outputs_h(int64_t h) const { return adaptive_outputs_containing(h, g.H, g.OH); }
+  Range outputs_w(int64_t w) const { return adaptive_outputs_containing(w, g.W, g.OW); }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -128,9 +121,8 @@ const auto* raw(const scalar_t* p) {
   return reinterpret_cast<const typename Storage<scalar_t>::type*>(p);
 }
 
-// A dilated window can lie entirely in the padding: its maximum is -inf and its index kEmptyWindow,
-// which the backward skips. (PyTorch returns h0*W + w0 there, an element outside the window.)
-constexpr int64_t kEmptyWindow = -1;
+// A dilated window can lie entirely in the padding: its maximum is -inf and its index kEmptyWindow
+// (csrc/shape.h), which the backward skips. (PyTorch returns h0*W + w0 there, outside the window.)
 inline bool empty(const Window& rows, const Window& cols) { return rows.h0 >= rows.h1 || cols.w0 >= cols.w1; }
 
 template <typename scalar_t, typename Rule>
@@ -240,13 +232,13 @@ void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy,
     const auto& kern = chan<scalar_t>();
     parallel_for(g.N * H, [&](int64_t item) {
       const int64_t n = item / H, h = item % H;
-      const auto rows = rule.rows_containing(h);
+      const Range rows = rule.outputs_h(h);
       for (int64_t w = 0; w < W; ++w) {
         T* d = DX + ((n * H + h) * W + w) * C;
         std::fill(d, d + C, T(0));
-        const auto cols = rule.cols_containing(w);
-        for (int64_t oh = rows.first; oh < rows.second; ++oh)
-          for (int64_t ow = cols.first; ow < cols.second; ++ow)
+        const Range cols = rule.outputs_w(w);
+        for (int64_t oh = rows.lo; oh < rows.hi; ++oh)
+          for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
             kern.avg_scatter(d, 1, C, 0, C, 0, 1, 0, 1, raw(DY) + ((n * OH + oh) * OW + ow) * C,
                              static_cast<T>(rule.divisor(oh, ow)));
       }

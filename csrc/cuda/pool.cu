@@ -36,14 +36,6 @@ namespace torchconv {
 namespace cuda {
 namespace {
 
-// Index of a max-pooling window with no input element (it passes no gradient).
-constexpr int64_t kEmptyWindow = -1;
-
-// Half-open range [lo, hi) of output rows or columns.
-struct Range {
-  int64_t lo, hi;
-};
-
 // Window rules: the window of output (oh, ow), its row/column steps and the averaging divisor; for
 // average pooling's backward, the outputs whose window contains input row h (column w).
 struct SlidingRule {
@@ -60,12 +52,8 @@ struct SlidingRule {
   __device__ int64_t step_h() const { return g.dh; }
   __device__ int64_t step_w() const { return g.dw; }
   // Undilated windows (average pooling): oh*sh - ph <= h < oh*sh - ph + kh.
-  __device__ Range outputs_h(int64_t h) const { return covering(h + g.ph, g.kh, g.sh, g.OH); }
-  __device__ Range outputs_w(int64_t w) const { return covering(w + g.pw, g.kw, g.sw, g.OW); }
-  __device__ static Range covering(int64_t x, int64_t k, int64_t s, int64_t out) {
-    const int64_t lo = floor_div(x - k, s) + 1, hi = x / s + 1;
-    return {lo > 0 ? lo : 0, hi < out ? hi : out};
-  }
+  __device__ Range outputs_h(int64_t h) const { return sliding_outputs_containing(h, g.kh, g.sh, g.ph, g.OH); }
+  __device__ Range outputs_w(int64_t w) const { return sliding_outputs_containing(w, g.kw, g.sw, g.pw, g.OW); }
 };
 
 struct AdaptiveRule {
@@ -77,8 +65,8 @@ struct AdaptiveRule {
   }
   __device__ int64_t step_h() const { return 1; }
   __device__ int64_t step_w() const { return 1; }
-  __device__ Range outputs_h(int64_t h) const { return {adaptive_start(h, g.OH, g.H), adaptive_end(h, g.OH, g.H)}; }
-  __device__ Range outputs_w(int64_t w) const { return {adaptive_start(w, g.OW, g.W), adaptive_end(w, g.OW, g.W)}; }
+  __device__ Range outputs_h(int64_t h) const { return adaptive_outputs_containing(h, g.H, g.OH); }
+  __device__ Range outputs_w(int64_t w) const { return adaptive_outputs_containing(w, g.W, g.OW); }
 };
 
 // ---------------------------------------------------------------------------------------------
