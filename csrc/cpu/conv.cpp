@@ -284,8 +284,7 @@ template <typename scalar_t>
 void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w,
                   const std::vector<double>& bias_d, at::Tensor& y) {
   using T = at::opmath_type<scalar_t>;
-  const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, C = g.C, K = g.K;
-  const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
+  const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, K = g.K;
   const bool has_bias = !bias_d.empty();
   std::vector<T> bias(K + kMaxTile, T(0));  // padded: the micro-kernel reads whole vectors of bias
   std::copy(bias_d.begin(), bias_d.end(), bias.begin());
@@ -463,17 +462,10 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
 // Weight gradient: dw[k, c, r, s] = sum over n, p, q of
 //                  dy[n, k, p, q] * x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
 
-// Splits the N*P output rows into chunks when there are too few tiles to keep every thread busy.
-int64_t row_chunks(int64_t tiles, int64_t rows) {
-  const int64_t want = 4 * at::get_num_threads();
-  return tiles >= want ? 1 : std::min<int64_t>(rows, ceil_div(want, tiles));
-}
-
 template <typename scalar_t>
 void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tensor& x, at::Tensor& dw) {
   using T = at::opmath_type<scalar_t>;
-  const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, C = g.C, K = g.K;
-  const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, rows = g.N * g.P;
+  const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, K = g.K, rows = g.N * g.P;
   const NhwcView<T> X = nhwc_source<scalar_t, T>(x, g.ph, g.pw);
   scalar_t* DW = dw.data_ptr<scalar_t>();
   const Strides4 wst(dw);
@@ -484,7 +476,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
     const int64_t m = Kg;
     const auto& chan = channel_kernels<T, T>();
     const T* DY = pack_nhwc<scalar_t, T>(dy, 0, 0, g.P, g.Q, Slot::grad);
-    const int64_t chunks = row_chunks(1, rows);
+    const int64_t chunks = std::min<int64_t>(rows, 4 * at::get_num_threads());
     std::vector<T> part(chunks * RS * K, T(0));
     parallel_for(chunks, [&](int64_t ch) {
       T* acc = part.data() + ch * RS * K;
