@@ -12,10 +12,11 @@
 // columns), then a row pass reduces each window's columns; merge_max keeps PyTorch's argmax order.
 // Anything else is first made contiguous in the layout it is closest to; the output has its layout.
 //
-// Backward. Both backward passes scatter each output gradient into its window (average) or its
-// argmax (max), accumulating in the accumulation type. Work is split so that no two threads can
-// write the same input element: whole planes for NCHW, whole images times channel blocks for
-// channels_last. Out-of-range indices given to max_pool2d_backward raise an error.
+// Backward, in the accumulation type. Max pooling scatters each output gradient to its argmax; work
+// is split so that no two threads write one input element (whole planes for NCHW, whole images or
+// channel blocks for channels_last); out-of-range indices raise an error. Average pooling spreads
+// each output row's gradients along columns, then over the window's rows, for NCHW; for
+// channels_last each input pixel gathers the gradients of the windows that contain it.
 #include <ATen/ATen.h>
 #include <ATen/OpMathType.h>
 #include <torch/library.h>
