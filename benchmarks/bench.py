@@ -542,7 +542,7 @@ def parse_args(argv=None):
                    help="default: cpu, plus cuda when available")
     p.add_argument("--dtype", default=None,
                    help="comma-separated from fp32,bf16,fp16,fp64; default: fp32 on CPU, fp32,bf16,fp16 on CUDA")
-    p.add_argument("--filter", default=None, help="only layers whose name contains this (case-insensitive)")
+    p.add_argument("--filter", default=None, help="only layers whose name contains this, or any of several comma-separated strings (case-insensitive)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (torchconv's OpenMP follows it)")
     p.add_argument("--batch", type=int, default=None,
                    help="batch size for every layer on every device; default: per layer (suite.py), "
@@ -563,7 +563,8 @@ def parse_args(argv=None):
 
 def select_layers(name_filter=None, quick=False):
     if name_filter:
-        return [layer for layer in LAYERS if name_filter.lower() in layer.name.lower()]
+        parts = [part.strip().lower() for part in name_filter.split(",") if part.strip()]
+        return [layer for layer in LAYERS if any(part in layer.name.lower() for part in parts)]
     return [layer for layer in LAYERS if layer.quick or not quick]
 
 

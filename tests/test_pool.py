@@ -280,3 +280,24 @@ def test_pool_gradient_memory_format(pool, input_layout, grad_layout, device):
     grad = [LAYOUTS[grad_layout](seeded_randn(as_tuple(theirs(x))[0].shape, 1)).to(device)]
     (_, [our_grad]), (_, [their_grad]) = forward_backward(ours, [x], grad), forward_backward(theirs, [x], grad)
     assert_same_layout(our_grad, their_grad, "input gradient")
+
+
+BLOCKED_POOLS = {  # geometries whose windows overlap, skip rows, or lie partly in the padding
+    "max_pool2d_3x3s2": (*max_pool2d_fns(3, 2, 1, 1, False), (0, 1)),
+    "max_pool2d_dilated_ceil": (*max_pool2d_fns((3, 2), (2, 3), 1, (3, 2), True), (0, 1)),
+    "max_pool2d_gaps": (*max_pool2d_fns(2, 3, 0, 1, False), (0, 1)),
+    "avg_pool2d_3x3s2_pad": (*avg_pool2d_fns(3, 2, 1, True, False, None), ()),
+    "avg_pool2d_2x2": (*avg_pool2d_fns(2, 2, 0, False, True, None), ()),
+    "adaptive_max_pool2d": adaptive_fns("adaptive_max_pool2d", (11, 5)),
+    "adaptive_avg_pool2d": adaptive_fns("adaptive_avg_pool2d", (5, 11)),
+}
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("pool", BLOCKED_POOLS)
+def test_pool_many_planes_and_rows(pool, layout, device):
+    """Enough planes for several interleaved plane blocks plus a partial one (2 x 19 = 38 planes) and
+    enough rows for several row bands, with ties so that index order matters."""
+    ours, theirs, exact = BLOCKED_POOLS[pool]
+    x = LAYOUTS[layout](torch.round(3 * seeded_randn((2, 19, 37, 23), 0)))
+    check_against_torch(ours, theirs, [x], device=device, exact_outputs=exact)

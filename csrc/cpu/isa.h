@@ -1,5 +1,5 @@
-// The CPU's instruction-set-specific code: one register-blocked micro-kernel (the "tile") and the
-// channel-vectorised loops, compiled once per ISA (csrc/cpu/isa/kernels_*.cpp) and picked at run time
+// The CPU's instruction-set-specific code: one register-blocked micro-kernel (the "tile"), the
+// channel-vectorised loops and a blocked transposition, compiled once per ISA (csrc/cpu/isa/kernels_*.cpp) and picked at run time
 // from CPUID, or forced with the environment variable TORCHCONV_CPU_ISA=avx512|avx2|scalar. Everything else in csrc/cpu is
 // ISA-independent. This header is free of ATen so the ISA translation units stay small and cannot
 // leak ISA-specific instances of shared inline functions into the rest of the library.
@@ -81,6 +81,13 @@ struct ChannelKernels {
   void (*plane_sums)(const S* x, int64_t count, int64_t n, T* sums);
 };
 
+// b[j*ldb + i] = a[i*lda + j] for i < rows, j < cols, on elements of 2, 4 or 8 bytes (any type of
+// that size: the bits are moved). NCHW pooling interleaves planes with it (csrc/cpu/pool.cpp).
+typedef void (*TransposeFn)(const void* a, int64_t lda, int64_t rows, int64_t cols, void* b, int64_t ldb);
+struct TransposeKernels {
+  TransposeFn bytes2, bytes4, bytes8;
+};
+
 template <typename T>
 struct IsaKernels {
   TileKernel<T> wide;    // two vectors of columns
@@ -96,6 +103,7 @@ bool isa_supported(Isa isa);
 
 const IsaKernels<float>& tile_kernels_f32();
 const IsaKernels<double>& tile_kernels_f64();
+const TransposeKernels& transpose_kernels();
 template <typename S, typename T>
 const ChannelKernels<S, T>& channel_kernels();
 
@@ -105,7 +113,8 @@ const ChannelKernels<S, T>& channel_kernels();
   extern const IsaKernels<double> kF64;                       \
   extern const ChannelKernels<float, float> kChanF32;         \
   extern const ChannelKernels<double, double> kChanF64;       \
-  extern const ChannelKernels<bf16_bits, float> kChanBF16;
+  extern const ChannelKernels<bf16_bits, float> kChanBF16;    \
+  extern const TransposeKernels kTranspose;
 namespace scalar { TORCHCONV_ISA_TABLES }
 namespace avx2 { TORCHCONV_ISA_TABLES }
 namespace avx512 { TORCHCONV_ISA_TABLES }

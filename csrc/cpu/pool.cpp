@@ -7,16 +7,19 @@
 // the last NaN wins). Indices are flat offsets h*W + w into each input plane.
 //
 // Layout. channels_last inputs are pooled pixel by pixel with the channel loop innermost (the ISA
-// kernels of csrc/cpu/isa/channel_kernels.h). NCHW inputs are pooled separably, in ranges of whole
-// planes: a column pass reduces the window's rows for every column (vectorised over the contiguous
-// columns), then a row pass reduces each window's columns; merge_max keeps PyTorch's argmax order.
+// kernels of csrc/cpu/isa/channel_kernels.h). NCHW inputs go through the same kernels: blocks of
+// kPlaneBlock planes are interleaved, one band of rows at a time, into a small scratch image whose
+// "channels" are the planes (it stays in L1/L2), the channels_last kernel pools it, and each output
+// row is de-interleaved back into the planes. Every result is thus computed by one kernel per
+// reduction whatever the layout. Global average pooling of NCHW planes is a contiguous sum per plane.
 // Anything else is first made contiguous in the layout it is closest to; the output has its layout.
 //
 // Backward, in the accumulation type. Max pooling scatters each output gradient to its argmax; work
-// is split so that no two threads write one input element (whole planes for NCHW, whole images or
-// channel blocks for channels_last); out-of-range indices raise an error. Average pooling spreads
-// each output row's gradients along columns, then over the window's rows, for NCHW; for
-// channels_last each input pixel gathers the gradients of the windows that contain it.
+// is split so that no two threads write one input element (whole planes for NCHW, each zeroed just
+// before its scatter while it is in cache; whole images or channel blocks for channels_last);
+// out-of-range indices raise an error. Average pooling is a gather: each input pixel sums the
+// gradients of the windows that contain it, so every element is written once (NCHW through the same
+// plane interleaving as the forward, with output-gradient rows as the source band).
 #include <ATen/ATen.h>
 #include <ATen/OpMathType.h>
 #include <torch/library.h>
@@ -36,6 +39,8 @@ namespace cpu {
 namespace {
 
 constexpr int64_t kChannelBlock = 64;  // channels per work item in channels_last backward passes
+constexpr int64_t kPlaneBlock = 16;    // NCHW planes interleaved together: one AVX-512 float vector
+constexpr int64_t kBandRows = 8;       // destination rows per NCHW work item
 
 // Planes per work item in NCHW passes: enough for a few thousand elements each.
 int64_t plane_grain(const PoolGeometry& g) { return std::max<int64_t>(1, 4096 / (g.H * g.W)); }
@@ -84,20 +89,6 @@ struct AdaptiveRule {
 // ---------------------------------------------------------------------------------------------
 // Forward
 
-// Merges candidate (v, i) into the running maximum (best, best_i) so that the result is the element
-// a row-major scan with PyTorch's rule (replace when greater or NaN) would return, whatever order
-// the candidates come in: NaN beats any number and the NaN with the larger flat index wins; among
-// numbers the larger wins and equal values go to the smaller flat index.
-template <typename T>
-inline void merge_max(T v, int64_t i, T& best, int64_t& best_i) {
-  const bool v_nan = v != v, best_nan = best != best;
-  const bool take = v_nan ? (!best_nan || i > best_i) : (!best_nan && (v > best || (v == best && i < best_i)));
-  if (take) {
-    best = v;
-    best_i = i;
-  }
-}
-
 // Storage type of scalar_t inside the ISA kernels (bfloat16 as its raw bits).
 template <typename scalar_t>
 struct Storage {
@@ -120,6 +111,47 @@ auto* raw(scalar_t* p) {
 template <typename scalar_t>
 const auto* raw(const scalar_t* p) {
   return reinterpret_cast<const typename Storage<scalar_t>::type*>(p);
+}
+
+// b[j*ldb + i] = a[i*lda + j] for i < rows, j < cols (the ISA's blocked transposition).
+template <typename E>
+void transpose(const E* a, int64_t lda, int64_t rows, int64_t cols, E* b, int64_t ldb) {
+  static_assert(sizeof(E) == 2 || sizeof(E) == 4 || sizeof(E) == 8, "element of 2, 4 or 8 bytes");
+  const TransposeKernels& k = transpose_kernels();
+  (sizeof(E) == 2 ? k.bytes2 : sizeof(E) == 4 ? k.bytes4 : k.bytes8)(a, lda, rows, cols, b, ldb);
+}
+
+// NCHW through the channels_last kernels: planes [p0, p0 + nb) of x (HW elements apart) hold rows
+// [h0, h1) interleaved as band[((h - h0) * W + w) * nb + p], a channels_last image of nb channels.
+template <typename S>
+void interleave_rows(const S* x, int64_t HW, int64_t nb, int64_t W, int64_t h0, int64_t h1, S* band) {
+  for (int64_t h = h0; h < h1; ++h) transpose(x + h * W, HW, nb, W, band + (h - h0) * W * nb, nb);
+}
+
+// For every block of up to kPlaneBlock planes of the NCHW tensor `src` (N*C planes of SH x SW) and
+// every band of kBandRows destination rows, interleaves the source rows the band reads (the union of
+// src_rows(r), a half-open Range, over its rows r < DH) and calls
+// row(p0, nb, band, band_h0, r) once per destination row r, in parallel over (block, band).
+template <typename S, typename SrcRows, typename Row>
+void for_interleaved_rows(const PoolGeometry& g, const S* src, int64_t SH, int64_t SW, int64_t DH,
+                          const SrcRows& src_rows, const Row& row) {
+  const int64_t P = g.N * g.C, blocks = ceil_div(P, kPlaneBlock), bands = ceil_div(DH, kBandRows);
+  parallel_for(blocks * bands, [&](int64_t item) {
+    const int64_t p0 = item / bands * kPlaneBlock, nb = std::min(kPlaneBlock, P - p0);
+    const int64_t r0 = item % bands * kBandRows, r1 = std::min(DH, r0 + kBandRows);
+    int64_t h0 = SH, h1 = 0;
+    for (int64_t r = r0; r < r1; ++r) {
+      const Range rows = src_rows(r);
+      if (rows.lo < rows.hi) {
+        h0 = std::min(h0, rows.lo);
+        h1 = std::max(h1, rows.hi);
+      }
+    }
+    if (h1 < h0) h0 = h1 = 0;  // no source rows at all (windows wholly in the padding)
+    S* band = workspace<S>(Slot::input, (h1 - h0) * SW * nb);
+    interleave_rows(src + p0 * SH * SW, SH * SW, nb, SW, h0, h1, band);
+    for (int64_t r = r0; r < r1; ++r) row(p0, nb, band, h0, r);
+  });
 }
 
 // A dilated window can lie entirely in the padding: its maximum is -inf and its index kEmptyWindow
@@ -145,28 +177,24 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
       }
     });
   } else {
-    // Separable: a vertical pass over the window's rows keeps, per input column, the winner in row
-    // order (vectorised over columns); a horizontal pass merges the column winners of each window in
-    // the order the row-major scan would pick them (merge_max).
-    parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
-      std::vector<T> colv(W);
-      std::vector<int64_t> colh(W);
-      for (int64_t plane = plane0; plane < plane1; ++plane) {
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          const Window rows = rule.window(oh, 0);
-          if (rows.h0 < rows.h1) kern.max_columns(X + plane * H * W, W, rows.h0, rows.h1, dh, colv.data(), colh.data());
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            const Window cols = rule.window(oh, ow);
-            T best = -std::numeric_limits<T>::infinity();
-            int64_t best_i = empty(rows, cols) ? kEmptyWindow : rows.h0 * W + cols.w0;
-            if (!empty(rows, cols)) {
-              for (int64_t iw = cols.w0; iw < cols.w1; iw += dw) merge_max(colv[iw], colh[iw] * W + iw, best, best_i);
-            }
-            Y[(plane * OH + oh) * OW + ow] = static_cast<scalar_t>(best);
-            I[(plane * OH + oh) * OW + ow] = best_i;
-          }
-        }
+    using S = typename Storage<scalar_t>::type;
+    const int64_t OHW = OH * OW;
+    auto rows = [&](int64_t oh) {
+      const Window w = rule.window(oh, 0);
+      return Range{w.h0, w.h1};
+    };
+    for_interleaved_rows(g, X, H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t oh) {
+      S* yrow = workspace<S>(Slot::grad, OW * nb);
+      int64_t* irow = workspace<int64_t>(Slot::partials, OW * nb);
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const Window w = rule.window(oh, ow);
+        kern.max_pixel(band, W, nb, w.h0 - h0, w.h1 - h0, dh, w.w0, w.w1, dw, yrow + ow * nb, irow + ow * nb);
+        if (empty(w, w)) std::fill(irow + ow * nb, irow + (ow + 1) * nb, kEmptyWindow);
       }
+      // Band-relative indices become plane indices.
+      for (int64_t k = 0; k < OW * nb; ++k) irow[k] = irow[k] == kEmptyWindow ? kEmptyWindow : irow[k] + h0 * W;
+      transpose(yrow, nb, OW, nb, raw(Y) + p0 * OHW + oh * OW, OHW);
+      transpose(irow, nb, OW, nb, I + p0 * OHW + oh * OW, OHW);
     });
   }
 }
@@ -199,27 +227,27 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
       });
       return;
     }
-    // Separable: column sums over the window's rows (vectorised over columns), then sums of those.
-    parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
-      std::vector<T> colsum(W);
-      for (int64_t plane = plane0; plane < plane1; ++plane) {
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          const Window rows = rule.window(oh, 0);
-          kern.sum_columns(raw(X) + plane * H * W, W, rows.h0, rows.h1, colsum.data());
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            const Window cols = rule.window(oh, ow);
-            T sum = 0;
-            for (int64_t iw = cols.w0; iw < cols.w1; ++iw) sum += colsum[iw];
-            Y[(plane * OH + oh) * OW + ow] = static_cast<scalar_t>(sum / static_cast<T>(rule.divisor(oh, ow)));
-          }
-        }
+    using S = typename Storage<scalar_t>::type;
+    const int64_t OHW = OH * OW;
+    auto rows = [&](int64_t oh) {
+      const Window w = rule.window(oh, 0);
+      return Range{w.h0, w.h1};
+    };
+    for_interleaved_rows(g, raw(X), H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t oh) {
+      S* yrow = workspace<S>(Slot::grad, OW * nb);
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const Window w = rule.window(oh, ow);
+        kern.avg_pixel(band, W, nb, w.h0 - h0, w.h1 - h0, w.w0, w.w1, static_cast<T>(rule.divisor(oh, ow)),
+                       yrow + ow * nb);
       }
+      transpose(yrow, nb, OW, nb, raw(Y) + p0 * OHW + oh * OW, OHW);
     });
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Backward (scatter). `dx` is a zeroed buffer of the accumulation type in the layout of `dy`.
+// Backward. `dx` is a buffer of the accumulation type in the layout of `dy`, zeroed only for the
+// channels_last max scatter; every other path writes each element itself.
 
 template <typename scalar_t, typename Rule>
 void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy, at::Tensor& dx) {
@@ -254,26 +282,22 @@ void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy,
       });
       return;
     }
-    // Separable: the output row's gradients are spread along the columns of each window, then the
-    // resulting row is added to every input row of the windows (vectorised over columns).
-    parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
-      std::vector<T> spread(W);
-      for (int64_t plane = plane0; plane < plane1; ++plane) {
-        T* xp = DX + plane * H * W;
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          std::fill(spread.begin(), spread.end(), T(0));
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            const Window cols = rule.window(oh, ow);
-            const T gv = static_cast<T>(DY[(plane * OH + oh) * OW + ow]) / static_cast<T>(rule.divisor(oh, ow));
-            for (int64_t iw = cols.w0; iw < cols.w1; ++iw) spread[iw] += gv;
-          }
-          const Window rows = rule.window(oh, 0);
-          for (int64_t ih = rows.h0; ih < rows.h1; ++ih) {
-            T* row = xp + ih * W;
-            for (int64_t w = 0; w < W; ++w) row[w] += spread[w];
-          }
-        }
+    // Gather through interleaved planes: the source band is the output-gradient rows.
+    using S = typename Storage<scalar_t>::type;
+    const auto& kern = chan<scalar_t>();
+    auto rows = [&](int64_t h) { return rule.outputs_h(h); };
+    for_interleaved_rows(g, raw(DY), OH, OW, H, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t oh0, int64_t h) {
+      T* drow = workspace<T>(Slot::grad, W * nb);
+      std::fill(drow, drow + W * nb, T(0));
+      const Range rows_h = rule.outputs_h(h);
+      for (int64_t w = 0; w < W; ++w) {
+        const Range cols = rule.outputs_w(w);
+        for (int64_t oh = rows_h.lo; oh < rows_h.hi; ++oh)
+          for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
+            kern.avg_scatter(drow + w * nb, 1, nb, 0, nb, 0, 1, 0, 1, band + ((oh - oh0) * OW + ow) * nb,
+                             static_cast<T>(rule.divisor(oh, ow)));
       }
+      transpose(drow, nb, W, nb, DX + (p0 * H + h) * W, H * W);
     });
   }
 }
@@ -311,6 +335,7 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
     parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
       for (int64_t plane = plane0; plane < plane1; ++plane) {
         T* xp = DX + plane * HW;
+        std::fill(xp, xp + HW, T(0));
         for (int64_t o = 0; o < OHW; ++o) {
           const int64_t i = I[plane * OHW + o];
           if (i == kEmptyWindow) continue;
@@ -326,9 +351,9 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
   return ok;
 }
 
-// A zeroed accumulation buffer shaped like the (batched) input, in the layout of `like`.
-// The gradient buffer, in the accumulation type and the layout of `like`; zeroed for scatters.
-at::Tensor grad_buffer(const PoolGeometry& g, const at::Tensor& like, bool zeroed = true) {
+// The gradient buffer, shaped like the (batched) input, in the accumulation type and the layout of
+// `like`; zeroed if asked.
+at::Tensor grad_buffer(const PoolGeometry& g, const at::Tensor& like, bool zeroed) {
   auto acc = like.scalar_type() == at::kBFloat16 ? at::kFloat : like.scalar_type();
   at::Tensor buf = empty_output({g.N, g.C, g.H, g.W}, like.options().dtype(acc).memory_format(layout_of(like)));
   return zeroed ? buf.zero_() : buf;
@@ -384,7 +409,7 @@ at::Tensor max_pool2d_backward(const at::Tensor& grad_output, const at::Tensor& 
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
   at::Tensor ind = as_batched(indices).contiguous(layout_of(dy));
-  at::Tensor buf = grad_buffer(g, dy);
+  at::Tensor buf = grad_buffer(g, dy, /*zeroed=*/is_channels_last(dy));  // NCHW planes are zeroed per plane
   bool ok = true;
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.max_pool2d_backward",
                                  [&] { ok = max_backward<scalar_t>(g, dy, ind, buf); });
@@ -416,7 +441,7 @@ at::Tensor avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef in
   SerialIfSmall serial(pool_work(g));
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
-  at::Tensor buf = grad_buffer(g, dy, /*zeroed=*/!is_channels_last(dy));
+  at::Tensor buf = grad_buffer(g, dy, /*zeroed=*/false);
   SlidingRule rule{g, count_include_pad, divisor_override.value_or(0)};
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.avg_pool2d_backward",
                                  [&] { avg_backward<scalar_t>(g, rule, dy, buf); });
@@ -442,7 +467,7 @@ at::Tensor adaptive_avg_pool2d_backward(const at::Tensor& grad_output, at::IntAr
   SerialIfSmall serial(pool_work(g));
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
-  at::Tensor buf = grad_buffer(g, dy, /*zeroed=*/!is_channels_last(dy));
+  at::Tensor buf = grad_buffer(g, dy, /*zeroed=*/false);
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.adaptive_avg_pool2d_backward",
                                  [&] { avg_backward<scalar_t>(g, AdaptiveRule{g}, dy, buf); });
   return finish_grad(buf, dy, g.batched);

@@ -71,6 +71,7 @@ static const K& pick(const K& s, const K& a2, const K& a5) {
 
 const IsaKernels<float>& tile_kernels_f32() { return pick(scalar::kF32, avx2::kF32, avx512::kF32); }
 const IsaKernels<double>& tile_kernels_f64() { return pick(scalar::kF64, avx2::kF64, avx512::kF64); }
+const TransposeKernels& transpose_kernels() { return pick(scalar::kTranspose, avx2::kTranspose, avx512::kTranspose); }
 
 template <>
 const ChannelKernels<float, float>& channel_kernels() {

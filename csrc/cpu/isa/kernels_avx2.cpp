@@ -1,4 +1,4 @@
-// AVX2 + FMA instances of the ISA kernels (tile_kernel.h, channel_kernels.h): 256-bit vectors, 16 ymm.
+// AVX2 + FMA instances of the ISA kernels (tile_kernel.h, channel_kernels.h, transpose.h): 256-bit vectors, 16 ymm.
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -12,3 +12,4 @@
 #define TC_MR_NARROW 12
 #include "tile_kernel.h"
 #include "channel_kernels.h"
+#include "transpose.h"

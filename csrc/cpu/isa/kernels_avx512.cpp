@@ -1,4 +1,4 @@
-// AVX-512 instances of the ISA kernels (tile_kernel.h, channel_kernels.h): 512-bit vectors, 32 zmm.
+// AVX-512 instances of the ISA kernels (tile_kernel.h, channel_kernels.h, transpose.h): 512-bit vectors, 32 zmm.
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -12,3 +12,4 @@
 #define TC_MR_NARROW 24
 #include "tile_kernel.h"
 #include "channel_kernels.h"
+#include "transpose.h"

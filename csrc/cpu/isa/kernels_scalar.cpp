@@ -1,4 +1,4 @@
-// Portable instances of the ISA kernels (tile_kernel.h, channel_kernels.h): 16-byte generic vectors,
+// Portable instances of the ISA kernels (tile_kernel.h, channel_kernels.h, transpose.h): 16-byte generic vectors,
 // which the compiler lowers to the baseline instruction set of any target (SSE2 on x86-64).
 #include <cstdint>
 #include <limits>
@@ -12,3 +12,4 @@
 #define TC_MR_NARROW 12
 #include "tile_kernel.h"
 #include "channel_kernels.h"
+#include "transpose.h"
