@@ -219,16 +219,24 @@ def _max_setup(ctx, inputs, output):
     _save_layout(ctx, output)
     ctx.input_size = list(inputs[0].shape)
     ctx.save_for_backward(output[1])
+    # The indices output has no gradient: without this, autograd would fill a zero tensor the size of
+    # the indices for it on every backward.
+    ctx.set_materialize_grads(False)
+
+
+def _max_input_grad(ctx, grad):
+    (indices,) = ctx.saved_tensors
+    if grad is None:  # only the indices were used
+        return None
+    return ops.max_pool2d_backward(_as_saved(ctx, grad), indices, ctx.input_size)
 
 
 def _max_backward(ctx, grad, grad_indices):
-    (indices,) = ctx.saved_tensors
-    return (ops.max_pool2d_backward(_as_saved(ctx, grad), indices, ctx.input_size),) + (None,) * 5
+    return (_max_input_grad(ctx, grad),) + (None,) * 5
 
 
 def _adaptive_max_backward(ctx, grad, grad_indices):
-    (indices,) = ctx.saved_tensors
-    return ops.max_pool2d_backward(_as_saved(ctx, grad), indices, ctx.input_size), None
+    return _max_input_grad(ctx, grad), None
 
 
 def _max_pool2d_backward_setup(ctx, inputs, output):

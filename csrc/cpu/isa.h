@@ -54,8 +54,8 @@ struct TileKernel {
 // Storage type of bfloat16 tensors inside the ISA kernels: the raw 16 bits (the top half of a float).
 typedef uint16_t bf16_bits;
 
-// Channel-vectorised kernels: depthwise convolution and channels_last pooling run over C contiguous
-// channels of one pixel; NCHW pooling's column passes run over W contiguous columns of one plane.
+// Channel-vectorised kernels: depthwise convolution and pooling run over C contiguous channels of one
+// pixel (NCHW pooling over blocks of planes interleaved into that form).
 // S is the storage type (float, double or bfloat16 bits), T the accumulation type (float or double).
 // A window lists its rows h0, h0+dh, ... < h1 and columns w0, w0+dw, ... < w1 (csrc/shape.h).
 template <typename S, typename T>
@@ -69,14 +69,12 @@ struct ChannelKernels {
   // channels_last average: y[c] = sum over the window / divisor.
   void (*avg_pixel)(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t w0, int64_t w1,
                     T divisor, S* y);
-  // channels_last average backward: dimg[pixel][c] += g[c] / divisor over the window, c in [c0, c1).
-  void (*avg_scatter)(T* dimg, int64_t W, int64_t C, int64_t c0, int64_t c1, int64_t h0, int64_t h1,
-                      int64_t w0, int64_t w1, const S* g, T divisor);
-  // NCHW column pass of max pooling over the rows of one window: per column w < W, the winner of
-  // rows h0, h0+dh, ... < h1 in scan order (colv) and its row (colh).
-  void (*max_columns)(const S* plane, int64_t W, int64_t h0, int64_t h1, int64_t dh, T* colv, int64_t* colh);
-  // NCHW column pass of average pooling: colsum[w] = sum of rows h0 .. h1-1 at column w.
-  void (*sum_columns)(const S* plane, int64_t W, int64_t h0, int64_t h1, T* colsum);
+  // Average-pooling backward of one input row of W pixels, as a gather: for w < W and c < C,
+  //   d[w*C + c] = sum over oh0 <= oh < oh1, ow_lo[w] <= ow < ow_hi[w] (in that order) of
+  //                g[((oh - g_oh0)*OW + ow)*C + c] / div[oh*OW + ow],
+  // where g holds output-gradient rows g_oh0, g_oh0 + 1, ... (channels_last, C channels).
+  void (*avg_gather_row)(T* d, int64_t W, int64_t C, const S* g, int64_t g_oh0, int64_t OW, int64_t oh0,
+                         int64_t oh1, const int64_t* ow_lo, const int64_t* ow_hi, const T* div);
   // Global pooling of NCHW planes: sums[i] = sum of the n contiguous elements of plane i < count.
   void (*plane_sums)(const S* x, int64_t count, int64_t n, T* sums);
 };

@@ -121,20 +121,16 @@ void transpose(const E* a, int64_t lda, int64_t rows, int64_t cols, E* b, int64_
   (sizeof(E) == 2 ? k.bytes2 : sizeof(E) == 4 ? k.bytes4 : k.bytes8)(a, lda, rows, cols, b, ldb);
 }
 
-// NCHW through the channels_last kernels: planes [p0, p0 + nb) of x (HW elements apart) hold rows
-// [h0, h1) interleaved as band[((h - h0) * W + w) * nb + p], a channels_last image of nb channels.
-template <typename S>
-void interleave_rows(const S* x, int64_t HW, int64_t nb, int64_t W, int64_t h0, int64_t h1, S* band) {
-  for (int64_t h = h0; h < h1; ++h) transpose(x + h * W, HW, nb, W, band + (h - h0) * W * nb, nb);
-}
-
-// For every block of up to kPlaneBlock planes of the NCHW tensor `src` (N*C planes of SH x SW) and
-// every band of kBandRows destination rows, interleaves the source rows the band reads (the union of
-// src_rows(r), a half-open Range, over its rows r < DH) and calls
-// row(p0, nb, band, band_h0, r) once per destination row r, in parallel over (block, band).
-template <typename S, typename SrcRows, typename Row>
-void for_interleaved_rows(const PoolGeometry& g, const S* src, int64_t SH, int64_t SW, int64_t DH,
-                          const SrcRows& src_rows, const Row& row) {
+// NCHW through the channels_last kernels. For every block of up to kPlaneBlock planes [p0, p0 + nb)
+// of the NCHW tensor `src` (N*C planes of SH x SW) and every band of up to kBandRows destination
+// rows [r0, r1) (of DH), the source rows the band reads, [h0, h1) = the union of src_rows(r), are
+// interleaved as band[((h - h0) * SW + w) * nb + p], a channels_last image of nb channels (rows h0..h1
+// of a plane are contiguous, so this is one transposition), and body(p0, nb, band, h0, r0, r1) runs;
+// in parallel over (block, band). The body's results, interleaved the same way, go back to the planes
+// with deinterleave().
+template <typename S, typename SrcRows, typename Body>
+void for_interleaved_bands(const PoolGeometry& g, const S* src, int64_t SH, int64_t SW, int64_t DH,
+                           const SrcRows& src_rows, const Body& body) {
   const int64_t P = g.N * g.C, blocks = ceil_div(P, kPlaneBlock), bands = ceil_div(DH, kBandRows);
   parallel_for(blocks * bands, [&](int64_t item) {
     const int64_t p0 = item / bands * kPlaneBlock, nb = std::min(kPlaneBlock, P - p0);
@@ -149,9 +145,16 @@ void for_interleaved_rows(const PoolGeometry& g, const S* src, int64_t SH, int64
     }
     if (h1 < h0) h0 = h1 = 0;  // no source rows at all (windows wholly in the padding)
     S* band = workspace<S>(Slot::input, (h1 - h0) * SW * nb);
-    interleave_rows(src + p0 * SH * SW, SH * SW, nb, SW, h0, h1, band);
-    for (int64_t r = r0; r < r1; ++r) row(p0, nb, band, h0, r);
+    transpose(src + p0 * SH * SW + h0 * SW, SH * SW, nb, (h1 - h0) * SW, band, nb);
+    body(p0, nb, band, h0, r0, r1);
   });
+}
+
+// Rows [r0, r1) of planes [p0, p0 + nb) of an NCHW tensor `dst` with rows of DW elements, from their
+// interleaved form rows[((r - r0) * DW + w) * nb + p].
+template <typename E>
+void deinterleave(const E* rows, int64_t p0, int64_t nb, int64_t r0, int64_t r1, int64_t DH, int64_t DW, E* dst) {
+  transpose(rows, nb, (r1 - r0) * DW, nb, dst + p0 * DH * DW + r0 * DW, DH * DW);
 }
 
 // A dilated window can lie entirely in the padding: its maximum is -inf and its index kEmptyWindow
@@ -178,23 +181,24 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
     });
   } else {
     using S = typename Storage<scalar_t>::type;
-    const int64_t OHW = OH * OW;
     auto rows = [&](int64_t oh) {
       const Window w = rule.window(oh, 0);
       return Range{w.h0, w.h1};
     };
-    for_interleaved_rows(g, X, H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t oh) {
-      S* yrow = workspace<S>(Slot::grad, OW * nb);
-      int64_t* irow = workspace<int64_t>(Slot::partials, OW * nb);
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const Window w = rule.window(oh, ow);
-        kern.max_pixel(band, W, nb, w.h0 - h0, w.h1 - h0, dh, w.w0, w.w1, dw, yrow + ow * nb, irow + ow * nb);
-        if (empty(w, w)) std::fill(irow + ow * nb, irow + (ow + 1) * nb, kEmptyWindow);
-      }
+    for_interleaved_bands(g, X, H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t r0, int64_t r1) {
+      S* ys = workspace<S>(Slot::grad, (r1 - r0) * OW * nb);
+      int64_t* is = workspace<int64_t>(Slot::partials, (r1 - r0) * OW * nb);
+      for (int64_t oh = r0; oh < r1; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const Window w = rule.window(oh, ow);
+          const int64_t o = ((oh - r0) * OW + ow) * nb;
+          kern.max_pixel(band, W, nb, w.h0 - h0, w.h1 - h0, dh, w.w0, w.w1, dw, ys + o, is + o);
+          if (empty(w, w)) std::fill(is + o, is + o + nb, kEmptyWindow);
+        }
       // Band-relative indices become plane indices.
-      for (int64_t k = 0; k < OW * nb; ++k) irow[k] = irow[k] == kEmptyWindow ? kEmptyWindow : irow[k] + h0 * W;
-      transpose(yrow, nb, OW, nb, raw(Y) + p0 * OHW + oh * OW, OHW);
-      transpose(irow, nb, OW, nb, I + p0 * OHW + oh * OW, OHW);
+      for (int64_t k = 0; k < (r1 - r0) * OW * nb; ++k) is[k] = is[k] == kEmptyWindow ? kEmptyWindow : is[k] + h0 * W;
+      deinterleave(ys, p0, nb, r0, r1, OH, OW, raw(Y));
+      deinterleave(is, p0, nb, r0, r1, OH, OW, I);
     });
   }
 }
@@ -228,19 +232,19 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
       return;
     }
     using S = typename Storage<scalar_t>::type;
-    const int64_t OHW = OH * OW;
     auto rows = [&](int64_t oh) {
       const Window w = rule.window(oh, 0);
       return Range{w.h0, w.h1};
     };
-    for_interleaved_rows(g, raw(X), H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t oh) {
-      S* yrow = workspace<S>(Slot::grad, OW * nb);
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const Window w = rule.window(oh, ow);
-        kern.avg_pixel(band, W, nb, w.h0 - h0, w.h1 - h0, w.w0, w.w1, static_cast<T>(rule.divisor(oh, ow)),
-                       yrow + ow * nb);
-      }
-      transpose(yrow, nb, OW, nb, raw(Y) + p0 * OHW + oh * OW, OHW);
+    for_interleaved_bands(g, raw(X), H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t r0, int64_t r1) {
+      S* ys = workspace<S>(Slot::grad, (r1 - r0) * OW * nb);
+      for (int64_t oh = r0; oh < r1; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const Window w = rule.window(oh, ow);
+          kern.avg_pixel(band, W, nb, w.h0 - h0, w.h1 - h0, w.w0, w.w1, static_cast<T>(rule.divisor(oh, ow)),
+                         ys + ((oh - r0) * OW + ow) * nb);
+        }
+      deinterleave(ys, p0, nb, r0, r1, OH, OW, raw(Y));
     });
   }
 }
@@ -252,52 +256,50 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
 template <typename scalar_t, typename Rule>
 void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy, at::Tensor& dx) {
   using T = at::opmath_type<scalar_t>;
+  using S = typename Storage<scalar_t>::type;
+  const auto& kern = chan<scalar_t>();
   const scalar_t* DY = dy.const_data_ptr<scalar_t>();
   T* DX = dx.data_ptr<T>();
   const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW;
+  if (!is_channels_last(dy) && OH == 1 && OW == 1 && rule.window(0, 0).h0 == 0 && rule.window(0, 0).h1 == H &&
+      rule.window(0, 0).w0 == 0 && rule.window(0, 0).w1 == W) {
+    // Global pooling: every element of a plane receives the same share.
+    const T divisor = static_cast<T>(rule.divisor(0, 0));
+    parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
+      for (int64_t p = plane0; p < plane1; ++p) std::fill(DX + p * H * W, DX + (p + 1) * H * W, static_cast<T>(DY[p]) / divisor);
+    });
+    return;
+  }
+  // Gather: each input pixel sums the gradients of the windows that contain it (vectorised over
+  // channels), so every element is written once and no thread shares one. The windows' divisors
+  // and each input column's output columns are tabulated once.
+  std::vector<T> div(OH * OW);
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow) div[oh * OW + ow] = static_cast<T>(rule.divisor(oh, ow));
+  std::vector<int64_t> ow_lo(W), ow_hi(W);
+  for (int64_t w = 0; w < W; ++w) {
+    const Range cols = rule.outputs_w(w);
+    ow_lo[w] = cols.lo;
+    ow_hi[w] = std::max(cols.lo, cols.hi);
+  }
   if (is_channels_last(dy)) {
-    // Gather: each input pixel sums the gradients of the windows that contain it (vectorised over
-    // channels), so every element is written once and no thread shares one.
-    const auto& kern = chan<scalar_t>();
     parallel_for(g.N * H, [&](int64_t item) {
       const int64_t n = item / H, h = item % H;
       const Range rows = rule.outputs_h(h);
-      for (int64_t w = 0; w < W; ++w) {
-        T* d = DX + ((n * H + h) * W + w) * C;
-        std::fill(d, d + C, T(0));
-        const Range cols = rule.outputs_w(w);
-        for (int64_t oh = rows.lo; oh < rows.hi; ++oh)
-          for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-            kern.avg_scatter(d, 1, C, 0, C, 0, 1, 0, 1, raw(DY) + ((n * OH + oh) * OW + ow) * C,
-                             static_cast<T>(rule.divisor(oh, ow)));
-      }
+      kern.avg_gather_row(DX + (n * H + h) * W * C, W, C, raw(DY) + n * OH * OW * C, 0, OW, rows.lo, rows.hi,
+                          ow_lo.data(), ow_hi.data(), div.data());
     });
   } else {
-    if (OH == 1 && OW == 1 && rule.window(0, 0).h0 == 0 && rule.window(0, 0).h1 == H &&
-        rule.window(0, 0).w0 == 0 && rule.window(0, 0).w1 == W) {
-      // Global pooling: every element of a plane receives the same share.
-      const T divisor = static_cast<T>(rule.divisor(0, 0));
-      parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
-        for (int64_t p = plane0; p < plane1; ++p) std::fill(DX + p * H * W, DX + (p + 1) * H * W, static_cast<T>(DY[p]) / divisor);
-      });
-      return;
-    }
-    // Gather through interleaved planes: the source band is the output-gradient rows.
-    using S = typename Storage<scalar_t>::type;
-    const auto& kern = chan<scalar_t>();
+    // Through interleaved planes: the source band is output-gradient rows.
     auto rows = [&](int64_t h) { return rule.outputs_h(h); };
-    for_interleaved_rows(g, raw(DY), OH, OW, H, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t oh0, int64_t h) {
-      T* drow = workspace<T>(Slot::grad, W * nb);
-      std::fill(drow, drow + W * nb, T(0));
-      const Range rows_h = rule.outputs_h(h);
-      for (int64_t w = 0; w < W; ++w) {
-        const Range cols = rule.outputs_w(w);
-        for (int64_t oh = rows_h.lo; oh < rows_h.hi; ++oh)
-          for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-            kern.avg_scatter(drow + w * nb, 1, nb, 0, nb, 0, 1, 0, 1, band + ((oh - oh0) * OW + ow) * nb,
-                             static_cast<T>(rule.divisor(oh, ow)));
+    for_interleaved_bands(g, raw(DY), OH, OW, H, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t oh0, int64_t r0, int64_t r1) {
+      T* ds = workspace<T>(Slot::grad, (r1 - r0) * W * nb);
+      for (int64_t h = r0; h < r1; ++h) {
+        const Range rows_h = rule.outputs_h(h);
+        kern.avg_gather_row(ds + (h - r0) * W * nb, W, nb, band, oh0, OW, rows_h.lo, rows_h.hi, ow_lo.data(),
+                            ow_hi.data(), div.data());
       }
-      transpose(drow, nb, W, nb, DX + (p0 * H + h) * W, H * W);
+      deinterleave(ds, p0, nb, r0, r1, H, W, DX);
     });
   }
 }

@@ -1,14 +1,13 @@
 // Channel-vectorised kernels (see ChannelKernels in csrc/cpu/isa.h), written once with GCC vector
 // extensions and compiled per ISA by the kernels_<isa>.cpp files.
 //
-// Layout: channels_last pooling and depthwise convolution vectorise over the C contiguous channels of
-// a pixel; NCHW pooling's column passes vectorise over the W contiguous columns of a plane. Loads
+// Layout: pooling and depthwise convolution vectorise over the C contiguous channels of a pixel (NCHW
+// pooling calls them on blocks of planes interleaved into that form); global pooling sums planes. Loads
 // widen the storage type (float, double, bfloat16 bits) to the accumulation type, stores narrow it
 // (bfloat16 rounds to nearest even). Remainders shorter than a vector run the same logic per lane.
 //
 // Max pooling keeps PyTorch's scan exactly: the running maximum starts at -inf at the window's first
-// element, an element replaces it when greater or NaN; the winner's flat index h*W + w (or row, for
-// column passes) is tracked in integer lanes of the value's width, widened to int64 when stored.
+// element, an element replaces it when greater or NaN; the winner's flat index h*W + w is tracked in integer lanes of the value's width, widened to int64 when stored.
 #include <limits>
 #include <type_traits>
 
@@ -126,69 +125,26 @@ static void avg_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1
 }
 
 template <typename S, typename T>
-static void avg_scatter(T* dimg, int64_t W, int64_t C, int64_t c0, int64_t c1, int64_t h0, int64_t h1,
-                        int64_t w0, int64_t w1, const S* g, T divisor) {
+static void avg_gather_row(T* d, int64_t W, int64_t C, const S* g, int64_t g_oh0, int64_t OW, int64_t oh0,
+                           int64_t oh1, const int64_t* ow_lo, const int64_t* ow_hi, const T* div) {
   typedef typename VecOf<T>::type V;
   constexpr int64_t VL = sizeof(V) / sizeof(T);
-  for (int64_t ih = h0; ih < h1; ++ih)
-    for (int64_t iw = w0; iw < w1; ++iw) {
-      T* d = dimg + (ih * W + iw) * C;
-      int64_t c = c0;
-      for (; c + VL <= c1; c += VL) vstore<T>(d + c, vload<T>(d + c) + vload<T>(g + c) / divisor);
-      for (; c < c1; ++c) d[c] += widen(g[c]) / divisor;
+  for (int64_t w = 0; w < W; ++w) {
+    T* dw = d + w * C;
+    int64_t c = 0;
+    for (; c + VL <= C; c += VL) {
+      V acc = V{};
+      for (int64_t oh = oh0; oh < oh1; ++oh)
+        for (int64_t ow = ow_lo[w]; ow < ow_hi[w]; ++ow)
+          acc += vload<T>(g + ((oh - g_oh0) * OW + ow) * C + c) / div[oh * OW + ow];
+      vstore<T>(dw + c, acc);
     }
-}
-
-template <typename S, typename T>
-static void max_columns(const S* plane, int64_t W, int64_t h0, int64_t h1, int64_t dh, T* colv, int64_t* colh) {
-  typedef typename VecOf<T>::type V;
-  typedef typename VecOf<T>::mask M;
-  typedef typename VecOf<T>::lane L;
-  constexpr int64_t VL = sizeof(V) / sizeof(T);
-  int64_t w = 0;
-  if (h1 <= int64_t(std::numeric_limits<L>::max())) {
-    for (; w + VL <= W; w += VL) {
-      V best = vload<T>(plane + h0 * W + w);
-      M row = M{} + L(h0);
-      for (int64_t ih = h0 + dh; ih < h1; ih += dh) {
-        const V v = vload<T>(plane + ih * W + w);
-        const M take = (v > best) | (v != v);
-        best = take ? v : best;
-        row = take ? M{} + L(ih) : row;
-      }
-      *reinterpret_cast<V*>(colv + w) = best;
-      for (int64_t l = 0; l < VL; ++l) colh[w + l] = row[l];
+    for (; c < C; ++c) {
+      T acc = 0;
+      for (int64_t oh = oh0; oh < oh1; ++oh)
+        for (int64_t ow = ow_lo[w]; ow < ow_hi[w]; ++ow) acc += widen(g[((oh - g_oh0) * OW + ow) * C + c]) / div[oh * OW + ow];
+      dw[c] = acc;
     }
-  }
-  for (; w < W; ++w) {
-    T best = widen(plane[h0 * W + w]);
-    int64_t row = h0;
-    for (int64_t ih = h0 + dh; ih < h1; ih += dh) {
-      const T v = widen(plane[ih * W + w]);
-      if (v > best || v != v) {
-        best = v;
-        row = ih;
-      }
-    }
-    colv[w] = best;
-    colh[w] = row;
-  }
-}
-
-template <typename S, typename T>
-static void sum_columns(const S* plane, int64_t W, int64_t h0, int64_t h1, T* colsum) {
-  typedef typename VecOf<T>::type V;
-  constexpr int64_t VL = sizeof(V) / sizeof(T);
-  int64_t w = 0;
-  for (; w + VL <= W; w += VL) {
-    V sum = V{};
-    for (int64_t ih = h0; ih < h1; ++ih) sum += vload<T>(plane + ih * W + w);
-    *reinterpret_cast<V*>(colsum + w) = sum;
-  }
-  for (; w < W; ++w) {
-    T sum = 0;
-    for (int64_t ih = h0; ih < h1; ++ih) sum += widen(plane[ih * W + w]);
-    colsum[w] = sum;
   }
 }
 
@@ -210,8 +166,7 @@ static void plane_sums(const S* x, int64_t count, int64_t n, T* sums) {
 
 template <typename S, typename T>
 static ChannelKernels<S, T> make_channel_kernels() {
-  return ChannelKernels<S, T>{&fma<S, T>,         &max_pixel<S, T>,   &avg_pixel<S, T>,
-                              &avg_scatter<S, T>, &max_columns<S, T>, &sum_columns<S, T>,
+  return ChannelKernels<S, T>{&fma<S, T>, &max_pixel<S, T>, &avg_pixel<S, T>, &avg_gather_row<S, T>,
                               &plane_sums<S, T>};
 }
 
