@@ -16,7 +16,8 @@
 //
 // Backward, in the accumulation type. Max pooling scatters each output gradient to its argmax; work
 // is split so that no two threads write one input element (whole planes for NCHW, each zeroed just
-// before its scatter while it is in cache; whole images or channel blocks for channels_last);
+// before its scatter while it is in cache; for channels_last, whole images, each zeroed likewise, or
+// channel blocks of a tensor zeroed beforehand);
 // out-of-range indices raise an error. Average pooling is a gather: each input pixel sums the
 // gradients of the windows that contain it, so every element is written once (NCHW through the same
 // plane interleaving as the forward, with output-gradient rows as the source band).
@@ -250,8 +251,8 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
 }
 
 // ---------------------------------------------------------------------------------------------
-// Backward. `dx` is a buffer of the accumulation type in the layout of `dy`, zeroed only for the
-// channels_last max scatter; every other path writes each element itself.
+// Backward. `dx` is an uninitialised buffer of the accumulation type in the layout of `dy`; every
+// path writes each element, the max scatters zeroing their region first.
 
 template <typename scalar_t, typename Rule>
 void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy, at::Tensor& dx) {
@@ -316,9 +317,12 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
   if (is_channels_last(dy)) {
     // Whole images per work item when there are enough of them (each gradient row then scatters into
     // a few contiguous pixels), else blocks of channels.
-    const int64_t block = g.N >= 2 * at::get_num_threads() ? C : kChannelBlock, CB = ceil_div(C, block);
+    const bool whole_images = g.N >= 2 * at::get_num_threads();
+    const int64_t block = whole_images ? C : kChannelBlock, CB = ceil_div(C, block);
+    if (!whole_images) dx.zero_();
     parallel_for(g.N * CB, [&](int64_t item) {
       const int64_t n = item / CB, c0 = (item % CB) * block, c1 = std::min(C, c0 + block);
+      if (whole_images) std::fill(DX + n * HW * C, DX + (n + 1) * HW * C, T(0));  // while it is in cache
       for (int64_t o = 0; o < OHW; ++o) {
         const scalar_t* gv = DY + (n * OHW + o) * C;
         const int64_t* iv = I + (n * OHW + o) * C;
@@ -354,11 +358,10 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
 }
 
 // The gradient buffer, shaped like the (batched) input, in the accumulation type and the layout of
-// `like`; zeroed if asked.
-at::Tensor grad_buffer(const PoolGeometry& g, const at::Tensor& like, bool zeroed) {
+// `like`; uninitialised (each kernel writes or zeroes every element itself).
+at::Tensor grad_buffer(const PoolGeometry& g, const at::Tensor& like) {
   auto acc = like.scalar_type() == at::kBFloat16 ? at::kFloat : like.scalar_type();
-  at::Tensor buf = empty_output({g.N, g.C, g.H, g.W}, like.options().dtype(acc).memory_format(layout_of(like)));
-  return zeroed ? buf.zero_() : buf;
+  return empty_output({g.N, g.C, g.H, g.W}, like.options().dtype(acc).memory_format(layout_of(like)));
 }
 
 at::Tensor finish_grad(const at::Tensor& buf, const at::Tensor& like, bool batched) {
@@ -411,7 +414,7 @@ at::Tensor max_pool2d_backward(const at::Tensor& grad_output, const at::Tensor& 
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
   at::Tensor ind = as_batched(indices).contiguous(layout_of(dy));
-  at::Tensor buf = grad_buffer(g, dy, /*zeroed=*/is_channels_last(dy));  // NCHW planes are zeroed per plane
+  at::Tensor buf = grad_buffer(g, dy);
   bool ok = true;
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.max_pool2d_backward",
                                  [&] { ok = max_backward<scalar_t>(g, dy, ind, buf); });
@@ -443,7 +446,7 @@ at::Tensor avg_pool2d_backward(const at::Tensor& grad_output, at::IntArrayRef in
   SerialIfSmall serial(pool_work(g));
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
-  at::Tensor buf = grad_buffer(g, dy, /*zeroed=*/false);
+  at::Tensor buf = grad_buffer(g, dy);
   SlidingRule rule{g, count_include_pad, divisor_override.value_or(0)};
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.avg_pool2d_backward",
                                  [&] { avg_backward<scalar_t>(g, rule, dy, buf); });
@@ -469,7 +472,7 @@ at::Tensor adaptive_avg_pool2d_backward(const at::Tensor& grad_output, at::IntAr
   SerialIfSmall serial(pool_work(g));
   at::Tensor dy = as_batched(grad_output);
   dy = dy.contiguous(layout_of(dy));
-  at::Tensor buf = grad_buffer(g, dy, /*zeroed=*/false);
+  at::Tensor buf = grad_buffer(g, dy);
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.adaptive_avg_pool2d_backward",
                                  [&] { avg_backward<scalar_t>(g, AdaptiveRule{g}, dy, buf); });
   return finish_grad(buf, dy, g.batched);

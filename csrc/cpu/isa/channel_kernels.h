@@ -55,6 +55,14 @@ static inline void vstore(S* p, typename VecOf<T>::type v) {
   }
 }
 
+// Stores the VL integer lanes of m as VL consecutive int64 values.
+template <typename M>
+static inline void store_widened(int64_t* p, M m) {
+  constexpr int VL = sizeof(M) / sizeof(m[0]);
+  typedef int64_t W __attribute__((vector_size(VL * 8), aligned(8)));
+  *reinterpret_cast<W*>(p) = __builtin_convertvector(m, W);
+}
+
 template <typename S, typename T>
 static void fma(T* acc, const S* a, const T* b, int64_t n) {
   constexpr int64_t VL = sizeof(typename VecOf<T>::type) / sizeof(T);
@@ -63,30 +71,50 @@ static void fma(T* acc, const S* a, const T* b, int64_t n) {
   for (; c < n; ++c) acc[c] += widen(a[c]) * b[c];
 }
 
+// Max over one window for NV vectors of channels [c, c + NV*VL): the window's pixels are visited in
+// scan order, each read as one contiguous run of NV vectors (a prefetch-friendly stream per row).
+template <int NV, typename S, typename T>
+static inline void max_pixel_vectors(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh,
+                                     int64_t w0, int64_t w1, int64_t dw, S* y, int64_t* ind, int64_t c) {
+  typedef typename VecOf<T>::type V;
+  typedef typename VecOf<T>::mask M;
+  typedef typename VecOf<T>::lane L;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  V best[NV];
+  M idx[NV];
+  for (int v = 0; v < NV; ++v) {
+    best[v] = V{} - std::numeric_limits<T>::infinity();
+    idx[v] = M{} + L(h0 * W + w0);
+  }
+  for (int64_t ih = h0; ih < h1; ih += dh)
+    for (int64_t iw = w0; iw < w1; iw += dw) {
+      const S* px = img + (ih * W + iw) * C + c;
+      const M here = M{} + L(ih * W + iw);
+      for (int v = 0; v < NV; ++v) {
+        const V x = vload<T>(px + v * VL);
+        const M take = (x > best[v]) | (x != x);
+        best[v] = take ? x : best[v];
+        idx[v] = take ? here : idx[v];
+      }
+    }
+  for (int v = 0; v < NV; ++v) {
+    vstore<T>(y + c + v * VL, best[v]);
+    store_widened(ind + c + v * VL, idx[v]);
+  }
+}
+
 template <typename S, typename T>
 static void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, int64_t w0,
                       int64_t w1, int64_t dw, S* y, int64_t* ind) {
   typedef typename VecOf<T>::type V;
-  typedef typename VecOf<T>::mask M;
   typedef typename VecOf<T>::lane L;
   constexpr int64_t VL = sizeof(V) / sizeof(T);
   const T neg_inf = -std::numeric_limits<T>::infinity();
   int64_t c = 0;
   // Vector lanes track flat indices in integers of the value's width, when those can hold them.
   if ((h1 - 1) * W + (w1 - 1) <= int64_t(std::numeric_limits<L>::max())) {
-    for (; c + VL <= C; c += VL) {
-      V best = V{} + neg_inf;
-      M idx = M{} + L(h0 * W + w0);
-      for (int64_t ih = h0; ih < h1; ih += dh)
-        for (int64_t iw = w0; iw < w1; iw += dw) {
-          const V v = vload<T>(img + (ih * W + iw) * C + c);
-          const M take = (v > best) | (v != v);
-          best = take ? v : best;
-          idx = take ? M{} + L(ih * W + iw) : idx;
-        }
-      vstore<T>(y + c, best);
-      for (int64_t l = 0; l < VL; ++l) ind[c + l] = idx[l];
-    }
+    for (; c + 4 * VL <= C; c += 4 * VL) max_pixel_vectors<4, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, c);
+    for (; c + VL <= C; c += VL) max_pixel_vectors<1, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, c);
   }
   for (; c < C; ++c) {
     T best = neg_inf;
