@@ -234,3 +234,35 @@ def test_gradient_memory_format(op, input_layout, grad_layout, device):
     _, their_grads = forward_backward(theirs, inputs, grad)
     for name, g, r in zip(["input", "weight"], our_grads, their_grads):
         assert_same_layout(g, r, f"{name} gradient")
+
+
+DEPTHWISE_CASES = [  # (channels, multiplier, kernel, stride, padding, dilation, input size)
+    (37, 1, 3, 1, 1, 1, (13, 40)),
+    (48, 1, 3, 2, 1, 1, (15, 37)),
+    (70, 1, (3, 5), (2, 1), (0, 2), (2, 1), (17, 21)),
+    (5, 2, 3, (1, 3), 2, 2, (9, 35)),
+]
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("case", DEPTHWISE_CASES, ids=str)
+def test_depthwise_conv2d(case, layout, device):
+    """Depthwise convolutions with many channels (several channel vectors plus a remainder), rows
+    longer than a vector, strides, dilations and multipliers, in both memory formats."""
+    c, m, kernel, stride, padding, dilation, hw = case
+    kernel = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    x = LAYOUTS[layout](seeded_randn((2, c, *hw), 0))
+    w = LAYOUTS[layout](seeded_randn((c * m, 1, *kernel), 1))
+    ours, theirs = conv2d_fns(stride, padding, dilation, c)
+    check_against_torch(ours, theirs, [x, w, seeded_randn(c * m, 2)], device=device)
+
+
+@pytest.mark.parametrize("dtype", OTHER_DTYPES)
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_depthwise_conv2d_dtypes(layout, dtype, device):
+    skip_unsupported_dtype(dtype, device)
+    c, m, kernel, stride, padding, dilation, hw = DEPTHWISE_CASES[1]
+    x = LAYOUTS[layout](seeded_randn((2, c, *hw), 0))
+    w = LAYOUTS[layout](seeded_randn((c * m, 1, kernel, kernel), 1))
+    ours, theirs = conv2d_fns(stride, padding, dilation, c)
+    check_against_torch(ours, theirs, [x, w, seeded_randn(c * m, 2)], device=device, dtype=dtype)

@@ -116,13 +116,13 @@ struct NhwcView {
 // x as an NHWC view padded by (ph, pw): x itself when it is unpadded, channels_last and already of
 // the accumulation type, else a zero-padded copy (pack_nhwc).
 template <typename scalar_t, typename T>
-NhwcView<T> nhwc_source(const at::Tensor& x, int64_t ph, int64_t pw) {
+NhwcView<T> nhwc_source(const at::Tensor& x, int64_t ph, int64_t pw, Slot slot = Slot::input) {
   const Strides4 st(x);
   if (std::is_same<scalar_t, T>::value && ph == 0 && pw == 0 && st.c == 1) {
     return {reinterpret_cast<const T*>(x.const_data_ptr<scalar_t>()), st.n, st.h, st.w};
   }
   const int64_t Hp = x.size(2) + 2 * ph, Wp = x.size(3) + 2 * pw, C = x.size(1);
-  return {pack_nhwc<scalar_t, T>(x, ph, pw, Hp, Wp, Slot::input), Hp * Wp * C, Wp * C, C};
+  return {pack_nhwc<scalar_t, T>(x, ph, pw, Hp, Wp, slot), Hp * Wp * C, Wp * C, C};
 }
 
 // Packs a 4-D tensor src (indexed [row][col][r][s] by `at(row, col, rs)`) into panels
@@ -280,6 +280,269 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
   });
 }
 
+// A depthwise convolution pass, on tensors indexed (n, c, h, w) with any strides:
+//   out[n, k, oh, ow] = bias[k] + sum over taps (r, s) of wt(k, r, s) * src[n, k / m, i, j],
+//   (i * uh, j * uw) = (oh * sh - top + r * dh, ow * sw - left + s * dw),
+// where taps whose coordinates fall outside the source, or between its rows or columns when the
+// source is spread out by uh, uw > 1, contribute nothing. The forward is the pass over x with u = 1
+// and top, left = the padding; the input gradient (m = 1) is the pass over dy with stride 1, u = the
+// stride, top, left = d*(k-1) - p and the filters flipped: each input pixel gathers exactly the
+// taps that reach it.
+//
+// NCHW outputs: per source plane, the rows the pass reads are copied once into a small buffer,
+// zero-padded, spread out by u and split into sw column phases, buf[(row * sw + phase) * L + i] =
+// buffer column i * sw + phase, so that for every tap an output row's inputs are one unit-stride
+// run; each of the plane's m output planes is then, row by row, a weighted sum of shifted runs
+// (depthwise_row), vectorised over output columns. channels_last outputs (m = 1): per output pixel,
+// the taps that land on source pixels are summed with vectors of channels (depthwise_pixels, four
+// pixels per weight load where the taps of consecutive pixels are alike), reading the source in
+// place (or its NHWC copy), so padding and spreading cost nothing.
+struct DepthwisePass {
+  int64_t N, SC, SH, SW;  // source images, channels, rows, columns
+  int64_t K, OH, OW;      // output channels (a multiple of SC) and size
+  int64_t R, S, sh, sw, top, left, dh, dw, uh, uw;
+};
+
+// Source index of buffer coordinate v (= out * stride - pad + tap * dilation), or -1 if none.
+inline int64_t depthwise_source(int64_t v, int64_t u, int64_t size) {
+  if (v < 0 || v % u != 0 || v / u >= size) return -1;
+  return v / u;
+}
+
+// Size of the zero-padded, spread, phase-split copy of one source plane a DepthwisePass reads
+// (see depthwise_pass): Hb rows of sw phases of L elements.
+struct PlaneBuffer {
+  int64_t Hb, sw, L;
+  explicit PlaneBuffer(const DepthwisePass& d)
+      : Hb((d.OH - 1) * d.sh + (d.R - 1) * d.dh + 1), sw(d.sw), L(d.OW + (d.S - 1) * d.dw / d.sw) {}
+  int64_t size() const { return Hb * sw * L; }
+  // Offset of the run that tap (r, s) of output row oh reads.
+  int64_t run(const DepthwisePass& d, int64_t oh, int64_t r, int64_t s) const {
+    return ((oh * d.sh + r * d.dh) * sw + (s * d.dw) % sw) * L + (s * d.dw) / sw;
+  }
+};
+
+// Fills buf (PlaneBuffer(d).size() elements, then sw * L of scratch) from source plane (n, c).
+template <typename scalar_t, typename T>
+void fill_plane_buffer(const DepthwisePass& d, const PlaneBuffer& pb, const scalar_t* X, const Strides4& xs,
+                       int64_t n, int64_t c, T* buf) {
+  TORCH_INTERNAL_ASSERT(d.sw == 1 || d.uw == 1, "depthwise pass: column stride and spreading together");
+  const int64_t sw = pb.sw, L = pb.L;
+  T* padded = buf + pb.size();
+  for (int64_t b = 0; b < pb.Hb; ++b) {
+    T* dst = buf + b * sw * L;
+    const int64_t i = depthwise_source(b - d.top, d.uh, d.SH);
+    if (i < 0) {
+      std::fill(dst, dst + sw * L, T(0));
+      continue;
+    }
+    const scalar_t* srow = X + n * xs.n + c * xs.c + i * xs.h;
+    if (d.uw > 1) {  // sw == 1: source column j at buffer column j * uw + left
+      std::fill(dst, dst + L, T(0));
+      const int64_t j0 = std::max<int64_t>(0, ceil_div(-d.left, d.uw)), j1 = std::min(d.SW, ceil_div(L - d.left, d.uw));
+      for (int64_t j = j0; j < j1; ++j) dst[j * d.uw + d.left] = static_cast<T>(srow[j * xs.w]);
+    } else if (xs.w == 1) {  // a zero-padded copy of the row (in place if sw == 1), split into phases
+      T* row = sw == 1 ? dst : padded;
+      const int64_t j0 = std::min(sw * L, std::max<int64_t>(0, d.left)), j1 = std::max(j0, std::min(sw * L, d.left + d.SW));
+      std::fill(row, row + j0, T(0));
+      for (int64_t j = j0; j < j1; ++j) row[j] = static_cast<T>(srow[j - d.left]);
+      std::fill(row + j1, row + sw * L, T(0));
+      if (sw > 1) channel_kernels<T, T>().split_phases(padded, L, sw, dst, L);
+    } else {  // strided source columns: phase p, run index jb reads source column jb * sw + p - left
+      for (int64_t p = 0; p < sw; ++p) {
+        T* run = dst + p * L;
+        const int64_t j0 = std::min(L, ceil_div(std::max<int64_t>(0, d.left - p), sw));
+        const int64_t j1 = std::max(j0, std::min(L, ceil_div(d.SW + d.left - p, sw)));
+        std::fill(run, run + j0, T(0));
+        for (int64_t jb = j0; jb < j1; ++jb) run[jb] = static_cast<T>(srow[(jb * sw + p - d.left) * xs.w]);
+        std::fill(run + j1, run + L, T(0));
+      }
+    }
+  }
+}
+
+template <typename scalar_t, typename Weight>
+void depthwise_pass(const DepthwisePass& d, const at::Tensor& src, const Weight& wt,
+                    const at::opmath_type<scalar_t>* bias, at::Tensor& out) {
+  using T = at::opmath_type<scalar_t>;
+  const int64_t m = d.K / d.SC, RS = d.R * d.S, K = d.K;
+  const Strides4 xs(src), ys(out);
+  const scalar_t* X = src.const_data_ptr<scalar_t>();
+  scalar_t* Y = out.data_ptr<scalar_t>();
+  const auto& kern = channel_kernels<T, T>();
+
+  if (ys.c == 1 && m == 1) {
+    std::vector<T> wk(RS * K);  // [r][s][k]
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t rs = 0; rs < RS; ++rs) wk[rs * K + k] = wt(k, rs / d.S, rs % d.S);
+    const NhwcView<T> XV = nhwc_source<scalar_t, T>(src, 0, 0);
+    const bool direct = std::is_same<scalar_t, T>::value;
+    // Per output column: the taps s that land on a source column j, and whether all do ("full").
+    // Consecutive full columns then read consecutive source pixels, sw apart: one kernel call each.
+    std::vector<int64_t> col_s(d.OW * d.S), col_j(d.OW * d.S), ncols(d.OW);
+    std::vector<char> full(d.OW);
+    for (int64_t ow = 0; ow < d.OW; ++ow) {
+      for (int64_t s = 0; s < d.S; ++s) {
+        const int64_t j = depthwise_source(ow * d.sw - d.left + s * d.dw, d.uw, d.SW);
+        if (j < 0) continue;
+        col_s[ow * d.S + ncols[ow]] = s;
+        col_j[ow * d.S + ncols[ow]++] = j;
+      }
+      full[ow] = direct && d.uw == 1 && ncols[ow] == d.S;
+    }
+    parallel_for(d.N * d.OH, [&](int64_t row) {
+      const int64_t n = row / d.OH, oh = row % d.OH;
+      std::vector<const T*> px(RS), wv(RS);
+      std::vector<T> acc(direct ? 0 : K);
+      std::vector<int64_t> rows_r, rows_i;
+      for (int64_t r = 0; r < d.R; ++r) {
+        const int64_t i = depthwise_source(oh * d.sh - d.top + r * d.dh, d.uh, d.SH);
+        if (i < 0) continue;
+        rows_r.push_back(r);
+        rows_i.push_back(i);
+      }
+      for (int64_t ow = 0; ow < d.OW;) {
+        int64_t count = 1;
+        if (full[ow])
+          while (ow + count < d.OW && full[ow + count]) ++count;
+        int64_t taps = 0;
+        for (size_t a = 0; a < rows_r.size(); ++a)
+          for (int64_t b = 0; b < ncols[ow]; ++b) {
+            px[taps] = XV.p + n * XV.sn + rows_i[a] * XV.sh + col_j[ow * d.S + b] * XV.sw;
+            wv[taps++] = wk.data() + (rows_r[a] * d.S + col_s[ow * d.S + b]) * K;
+          }
+        T* dst = direct ? reinterpret_cast<T*>(Y + n * ys.n + oh * ys.h + ow * ys.w) : acc.data();
+        kern.depthwise_pixels(px.data(), wv.data(), taps, K, bias, count, d.sw * XV.sw, ys.w, dst);
+        if (!direct) store_tile<scalar_t, T>(acc.data(), 1, K, K, Y, ys, n, 0, oh, ow, 1);
+        ow += count;
+      }
+    });
+    return;
+  }
+
+  const PlaneBuffer pb(d);
+  const bool direct = std::is_same<scalar_t, T>::value && ys.w == 1;
+  parallel_for(d.N * d.SC, [&](int64_t nc) {
+    const int64_t n = nc / d.SC, c = nc % d.SC;
+    T* buf = workspace<T>(Slot::input, pb.size() + pb.sw * pb.L + d.OW);
+    T* row_out = buf + pb.size() + pb.sw * pb.L;  // one output row, when it cannot be written in place
+    fill_plane_buffer(d, pb, X, xs, n, c, buf);
+    std::vector<const T*> rows(RS);
+    std::vector<T> wk(RS);
+    for (int64_t k = c * m; k < (c + 1) * m; ++k) {
+      for (int64_t rs = 0; rs < RS; ++rs) wk[rs] = wt(k, rs / d.S, rs % d.S);
+      for (int64_t oh = 0; oh < d.OH; ++oh) {
+        for (int64_t r = 0; r < d.R; ++r)
+          for (int64_t s = 0; s < d.S; ++s)
+            rows[r * d.S + s] = buf + pb.run(d, oh, r, s);
+        T* dst = direct ? reinterpret_cast<T*>(Y + n * ys.n + k * ys.c + oh * ys.h) : row_out;
+        kern.depthwise_row(rows.data(), wk.data(), RS, bias[k], d.OW, dst);
+        if (!direct)
+          for (int64_t q = 0; q < d.OW; ++q) Y[n * ys.n + k * ys.c + oh * ys.h + q * ys.w] = static_cast<scalar_t>(row_out[q]);
+      }
+    }
+  });
+}
+
+// Depthwise weight gradient, dw[k, 0, r, s] = sum over n, p, q of dy[n, k, p, q] * x[n, k / m, i, j]
+// with (i, j) the forward's source pixel of tap (r, s). Partial sums are kept per chunk of output
+// rows (channels_last) or per image (NCHW) and added in a fixed order.
+//
+// channels_last dy with m = 1: per output row, the taps that land inside x are accumulated with
+// vectors of channels over runs of consecutive pixels (depthwise_grad_pixels). Otherwise per x
+// plane: the forward's plane buffer, then per output plane one dot product of dy with each tap's
+// shifted runs over the whole plane (depthwise_grad_rows).
+template <typename scalar_t>
+void depthwise_weight_grad(const ConvGeometry& g, const at::Tensor& dy_in, const at::Tensor& x, at::Tensor& dw) {
+  using T = at::opmath_type<scalar_t>;
+  const DepthwisePass d{g.N, g.C, g.H, g.W, g.K, g.P, g.Q, g.R, g.S, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, 1, 1};
+  const int64_t m = g.K / g.C, RS = g.R * g.S, K = g.K;
+  const auto& kern = channel_kernels<T, T>();
+  std::vector<T> sums(RS * K, T(0));  // [r][s][k]
+
+  if (dy_in.stride(1) == 1 && m == 1) {
+    const NhwcView<T> XV = nhwc_source<scalar_t, T>(x, 0, 0, Slot::input);
+    const NhwcView<T> DY = nhwc_source<scalar_t, T>(dy_in, 0, 0, Slot::grad);
+    // Per output column: the taps s that land on an input column j; runs of columns where all do.
+    std::vector<int64_t> col_s(g.Q * g.S), col_j(g.Q * g.S), ncols(g.Q);
+    std::vector<char> full(g.Q);
+    for (int64_t q = 0; q < g.Q; ++q) {
+      for (int64_t s = 0; s < g.S; ++s) {
+        const int64_t j = depthwise_source(q * g.sw - g.pw + s * g.dw, 1, g.W);
+        if (j < 0) continue;
+        col_s[q * g.S + ncols[q]] = s;
+        col_j[q * g.S + ncols[q]++] = j;
+      }
+      full[q] = ncols[q] == g.S;
+    }
+    const int64_t rows = g.N * g.P, chunks = std::min<int64_t>(rows, 4 * at::get_num_threads());
+    std::vector<T> part(chunks * RS * K, T(0));
+    parallel_for(chunks, [&](int64_t ch) {
+      T* acc = part.data() + ch * RS * K;
+      std::vector<const T*> px(RS);
+      std::vector<T*> accp(RS);
+      for (int64_t row = ch * rows / chunks; row < (ch + 1) * rows / chunks; ++row) {
+        const int64_t n = row / g.P, p = row % g.P;
+        for (int64_t q = 0; q < g.Q;) {
+          int64_t count = 1;
+          if (full[q])
+            while (q + count < g.Q && full[q + count]) ++count;
+          int64_t taps = 0;
+          for (int64_t r = 0; r < g.R; ++r) {
+            const int64_t i = depthwise_source(p * g.sh - g.ph + r * g.dh, 1, g.H);
+            if (i < 0) continue;
+            for (int64_t b = 0; b < ncols[q]; ++b) {
+              px[taps] = XV.p + n * XV.sn + i * XV.sh + col_j[q * g.S + b] * XV.sw;
+              accp[taps++] = acc + (r * g.S + col_s[q * g.S + b]) * K;
+            }
+          }
+          kern.depthwise_grad_pixels(px.data(), accp.data(), taps, K, DY.p + n * DY.sn + p * DY.sh + q * DY.sw,
+                                     count, g.sw * XV.sw, DY.sw);
+          q += count;
+        }
+      }
+    });
+    for (int64_t ch = 0; ch < chunks; ++ch)
+      for (int64_t e = 0; e < RS * K; ++e) sums[e] += part[ch * RS * K + e];
+  } else {
+    const at::Tensor dy = dy_in.stride(3) == 1 ? dy_in : dy_in.contiguous();
+    const Strides4 xs(x), ds(dy);
+    const scalar_t* X = x.const_data_ptr<scalar_t>();
+    const scalar_t* DYp = dy.const_data_ptr<scalar_t>();
+    const PlaneBuffer pb(d);
+    std::vector<T> part(g.N * K * RS, T(0));  // [n][k][r][s]
+    parallel_for(g.N * g.C, [&](int64_t nc) {
+      const int64_t n = nc / g.C, c = nc % g.C;
+      T* buf = workspace<T>(Slot::input, pb.size() + pb.sw * pb.L);
+      fill_plane_buffer(d, pb, X, xs, n, c, buf);
+      std::vector<const T*> runs(RS);
+      for (int64_t rs = 0; rs < RS; ++rs) runs[rs] = buf + pb.run(d, 0, rs / g.S, rs % g.S);
+      std::vector<T> widened(std::is_same<scalar_t, T>::value ? 0 : g.P * g.Q);
+      for (int64_t k = c * m; k < (c + 1) * m; ++k) {
+        const scalar_t* gk = DYp + n * ds.n + k * ds.c;
+        const T* gt = reinterpret_cast<const T*>(gk);
+        int64_t g_step = ds.h;
+        if (!std::is_same<scalar_t, T>::value) {  // bfloat16: widen the gradient plane first
+          for (int64_t p = 0; p < g.P; ++p)
+            for (int64_t q = 0; q < g.Q; ++q) widened[p * g.Q + q] = static_cast<T>(gk[p * ds.h + q]);
+          gt = widened.data();
+          g_step = g.Q;
+        }
+        kern.depthwise_grad_rows(runs.data(), part.data() + (n * K + k) * RS, RS, g.sh * pb.sw * pb.L, gt, g_step,
+                                 g.P, g.Q);
+      }
+    });
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t rs = 0; rs < RS; ++rs) sums[rs * K + k] += part[(n * K + k) * RS + rs];
+  }
+  scalar_t* DW = dw.data_ptr<scalar_t>();
+  const Strides4 wst(dw);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t rs = 0; rs < RS; ++rs)
+      DW[k * wst.n + (rs / g.S) * wst.h + (rs % g.S) * wst.w] = static_cast<scalar_t>(sums[rs * K + k]);
+}
+
 template <typename scalar_t>
 void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w,
                   const std::vector<double>& bias_d, at::Tensor& y) {
@@ -299,33 +562,14 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
       return;
     }
   }
-  const NhwcView<T> X = nhwc_source<scalar_t, T>(x, g.ph, g.pw);
-
   if (Cg == 1 && g.G > 1) {
-    // Depthwise: output channel k reads input channel k / m, m = K / C.
-    const int64_t m = Kg;
-    const auto& chan = channel_kernels<T, T>();
-    const std::vector<T> wk = depthwise_weights<T>(g, Wt, ws);
-    parallel_for(g.N * g.P, [&](int64_t row) {
-      const int64_t n = row / g.P, p = row % g.P;
-      std::vector<T> acc(K);
-      for (int64_t q = 0; q < g.Q; ++q) {
-        for (int64_t k = 0; k < K; ++k) acc[k] = bias[k];
-        for (int64_t r = 0; r < g.R; ++r)
-          for (int64_t s = 0; s < g.S; ++s) {
-            const T* xv = X.p + n * X.sn + (p * g.sh + r * g.dh) * X.sh + (q * g.sw + s * g.dw) * X.sw;
-            const T* wv = wk.data() + (r * g.S + s) * K;
-            if (m == 1) {
-              chan.fma(acc.data(), xv, wv, K);
-            } else {
-              for (int64_t k = 0; k < K; ++k) acc[k] += xv[k / m] * wv[k];
-            }
-          }
-        store_tile<scalar_t, T>(acc.data(), 1, K, K, Y, ys, n, 0, p, q, 1);
-      }
-    });
+    const DepthwisePass d{g.N, g.C, g.H, g.W, g.K, g.P, g.Q, g.R, g.S, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, 1, 1};
+    depthwise_pass<scalar_t>(d, x, [&](int64_t k, int64_t r, int64_t s) {
+      return static_cast<T>(Wt[k * ws.n + r * ws.h + s * ws.w]);
+    }, bias.data(), y);
     return;
   }
+  const NhwcView<T> X = nhwc_source<scalar_t, T>(x, g.ph, g.pw);
 
   const TileKernel<T>& tile = pick_tile<T>(Kg);
   const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, nb);
@@ -383,15 +627,24 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
       return;
     }
   }
+  const scalar_t* Wt = w.const_data_ptr<scalar_t>();
+  const Strides4 ws(w);
+  if (Cg == 1 && Kg == 1 && g.G > 1) {
+    // Depthwise without multiplier: the depthwise pass over dy with the filters flipped.
+    const DepthwisePass d{g.N, g.K, g.P, g.Q, g.C, g.H, g.W, g.R, g.S, 1, 1, pad_h, pad_w, g.dh, g.dw, g.sh, g.sw};
+    const std::vector<T> zero(C + kMaxTile, T(0));
+    depthwise_pass<scalar_t>(d, dy, [&](int64_t k, int64_t r, int64_t s) {
+      return static_cast<T>(Wt[k * ws.n + (g.R - 1 - r) * ws.h + (g.S - 1 - s) * ws.w]);
+    }, zero.data(), dx);
+    return;
+  }
   const ColumnPad cp = input_grad_column_pad(g);
   const T* DY = pack_nhwc<scalar_t, T>(dy, 0, cp.left, g.P, cp.width, Slot::grad);
   scalar_t* DX = dx.data_ptr<scalar_t>();
-  const scalar_t* Wt = w.const_data_ptr<scalar_t>();
-  const Strides4 ws(w);
   const int64_t row_stride = cp.width * K;  // one output row of the padded gradient buffer
 
   if (Cg == 1 && g.G > 1) {
-    // Depthwise: input channel c collects output channels c*m .. c*m+m-1.
+    // Depthwise with multiplier m: input channel c collects output channels c*m .. c*m+m-1.
     const int64_t m = Kg;
     const auto& chan = channel_kernels<T, T>();
     const std::vector<T> wk = depthwise_weights<T>(g, Wt, ws);
@@ -465,46 +718,14 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
 template <typename scalar_t>
 void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tensor& x, at::Tensor& dw) {
   using T = at::opmath_type<scalar_t>;
-  const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, K = g.K, rows = g.N * g.P;
+  const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, rows = g.N * g.P;
+  if (Cg == 1 && g.G > 1) {
+    depthwise_weight_grad<scalar_t>(g, dy, x, dw);
+    return;
+  }
   const NhwcView<T> X = nhwc_source<scalar_t, T>(x, g.ph, g.pw);
   scalar_t* DW = dw.data_ptr<scalar_t>();
   const Strides4 wst(dw);
-
-  if (Cg == 1 && g.G > 1) {
-    // Depthwise: dw[k, 0, r, s] = sum dy[.., k] * x[.., k/m], vectorised over k; partial sums per
-    // chunk of output rows, added in chunk order.
-    const int64_t m = Kg;
-    const auto& chan = channel_kernels<T, T>();
-    const T* DY = pack_nhwc<scalar_t, T>(dy, 0, 0, g.P, g.Q, Slot::grad);
-    const int64_t chunks = std::min<int64_t>(rows, 4 * at::get_num_threads());
-    std::vector<T> part(chunks * RS * K, T(0));
-    parallel_for(chunks, [&](int64_t ch) {
-      T* acc = part.data() + ch * RS * K;
-      for (int64_t row = ch * rows / chunks; row < (ch + 1) * rows / chunks; ++row) {
-        const int64_t n = row / g.P, p = row % g.P;
-        for (int64_t q = 0; q < g.Q; ++q) {
-          const T* dv = DY + (row * g.Q + q) * K;
-          for (int64_t rs = 0; rs < RS; ++rs) {
-            const T* xv =
-                X.p + n * X.sn + (p * g.sh + (rs / g.S) * g.dh) * X.sh + (q * g.sw + (rs % g.S) * g.dw) * X.sw;
-            T* a = acc + rs * K;
-            if (m == 1) {
-              chan.fma(a, dv, xv, K);
-            } else {
-              for (int64_t k = 0; k < K; ++k) a[k] += dv[k] * xv[k / m];
-            }
-          }
-        }
-      }
-    });
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t rs = 0; rs < RS; ++rs) {
-        T sum = 0;
-        for (int64_t ch = 0; ch < chunks; ++ch) sum += part[(ch * RS + rs) * K + k];
-        DW[k * wst.n + (rs / g.S) * wst.h + (rs % g.S) * wst.w] = static_cast<scalar_t>(sum);
-      }
-    return;
-  }
 
   const TileKernel<T>& tile = pick_tile<T>(Kg);
   const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, nb), CT = ceil_div(Cg, MR);
@@ -589,7 +810,7 @@ at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const c10::
   const char* op = "torchconv.conv2d";
   ConvGeometry g = check_conv2d(op, input, weight, bias, stride, padding, dilation, groups);
   at::Tensor x = as_batched(input);
-  at::Tensor y = at::empty({g.N, g.K, g.P, g.Q}, x.options().memory_format(conv_memory_format(x, weight)));
+  at::Tensor y = empty_output({g.N, g.K, g.P, g.Q}, x.options().memory_format(conv_memory_format(x, weight)));
   if (y.numel() > 0) {
     SerialIfSmall serial(conv_work(g));
     auto b = bias_values(bias);
@@ -605,7 +826,7 @@ at::Tensor conv2d_input_grad(const at::Tensor& grad_output, const at::Tensor& we
   const char* op = "torchconv.conv2d_input_grad";
   ConvGeometry g = check_conv2d_input_grad(op, grad_output, weight, input_size, stride, padding, dilation, groups);
   at::Tensor dy = as_batched(grad_output);
-  at::Tensor dx = at::empty({g.N, g.C, g.H, g.W}, dy.options().memory_format(conv_memory_format(dy, weight)));
+  at::Tensor dx = empty_output({g.N, g.C, g.H, g.W}, dy.options().memory_format(conv_memory_format(dy, weight)));
   if (dx.numel() > 0) {
     SerialIfSmall serial(conv_work(g));
     AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dy.scalar_type(), "torchconv.conv2d_input_grad",

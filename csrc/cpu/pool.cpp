@@ -33,6 +33,7 @@
 #include "../shape.h"
 #include "isa.h"
 #include "parallel.h"
+#include "storage.h"
 #include "workspace.h"
 
 namespace torchconv {
@@ -89,30 +90,6 @@ struct AdaptiveRule {
 
 // ---------------------------------------------------------------------------------------------
 // Forward
-
-// Storage type of scalar_t inside the ISA kernels (bfloat16 as its raw bits).
-template <typename scalar_t>
-struct Storage {
-  using type = scalar_t;
-};
-template <>
-struct Storage<at::BFloat16> {
-  using type = bf16_bits;
-};
-
-template <typename scalar_t>
-const auto& chan() {
-  return channel_kernels<typename Storage<scalar_t>::type, at::opmath_type<scalar_t>>();
-}
-
-template <typename scalar_t>
-auto* raw(scalar_t* p) {
-  return reinterpret_cast<typename Storage<scalar_t>::type*>(p);
-}
-template <typename scalar_t>
-const auto* raw(const scalar_t* p) {
-  return reinterpret_cast<const typename Storage<scalar_t>::type*>(p);
-}
 
 // b[j*ldb + i] = a[i*lda + j] for i < rows, j < cols (the ISA's blocked transposition).
 template <typename E>

@@ -176,6 +176,174 @@ static void avg_gather_row(T* d, int64_t W, int64_t C, const S* g, int64_t g_oh0
   }
 }
 
+// Pixels j0 .. j0 + NP - 1 x one vector of channels [c, c + VL): each weight vector is loaded once
+// for NP pixels.
+template <int NP, typename S, typename T>
+static inline void depthwise_pixels_vector(const S* const* px, const T* const* wv, int64_t taps, const T* bias,
+                                           int64_t j0, int64_t x_step, int64_t y_step, S* y, int64_t c) {
+  typedef typename VecOf<T>::type V;
+  V acc[NP];
+  for (int j = 0; j < NP; ++j) acc[j] = vload<T>(bias + c);
+  for (int64_t t = 0; t < taps; ++t) {
+    const V wvec = vload<T>(wv[t] + c);
+    for (int j = 0; j < NP; ++j) acc[j] += vload<T>(px[t] + (j0 + j) * x_step + c) * wvec;
+  }
+  for (int j = 0; j < NP; ++j) vstore<T>(y + (j0 + j) * y_step + c, acc[j]);
+}
+
+template <int NP, typename S, typename T>
+static inline void depthwise_pixels_block(const S* const* px, const T* const* wv, int64_t taps, int64_t C,
+                                          const T* bias, int64_t j0, int64_t x_step, int64_t y_step, S* y) {
+  constexpr int64_t VL = sizeof(typename VecOf<T>::type) / sizeof(T);
+  int64_t c = 0;
+  for (; c + VL <= C; c += VL) depthwise_pixels_vector<NP>(px, wv, taps, bias, j0, x_step, y_step, y, c);
+  if (c < C && C >= VL) {  // the last vector, overlapping the previous one, recomputes a few channels
+    depthwise_pixels_vector<NP>(px, wv, taps, bias, j0, x_step, y_step, y, C - VL);
+    c = C;
+  }
+  for (; c < C; ++c)
+    for (int64_t j = j0; j < j0 + NP; ++j) {
+      T acc = bias[c];
+      for (int64_t t = 0; t < taps; ++t) acc += widen(px[t][j * x_step + c]) * wv[t][c];
+      narrow(y + j * y_step + c, acc);
+    }
+}
+
+template <typename S, typename T>
+static void depthwise_pixels(const S* const* px, const T* const* wv, int64_t taps, int64_t C, const T* bias,
+                             int64_t count, int64_t x_step, int64_t y_step, S* y) {
+  int64_t j = 0;
+  for (; j + 4 <= count; j += 4) depthwise_pixels_block<4>(px, wv, taps, C, bias, j, x_step, y_step, y);
+  for (; j < count; ++j) depthwise_pixels_block<1>(px, wv, taps, C, bias, j, x_step, y_step, y);
+}
+
+template <typename S, typename T>
+static void depthwise_row(const T* const* rows, const T* w, int64_t taps, T bias, int64_t Q, S* y) {
+  typedef typename VecOf<T>::type V;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  int64_t q = 0;
+  for (; q + 2 * VL <= Q; q += 2 * VL) {
+    V a0 = V{} + bias, a1 = a0;
+    for (int64_t t = 0; t < taps; ++t) {
+      a0 += vload<T>(rows[t] + q) * w[t];
+      a1 += vload<T>(rows[t] + q + VL) * w[t];
+    }
+    vstore<T>(y + q, a0);
+    vstore<T>(y + q + VL, a1);
+  }
+  for (; q + VL <= Q; q += VL) {
+    V a = V{} + bias;
+    for (int64_t t = 0; t < taps; ++t) a += vload<T>(rows[t] + q) * w[t];
+    vstore<T>(y + q, a);
+  }
+  if (q < Q && Q >= VL) {  // the last vector, overlapping the previous one, recomputes a few columns
+    q = Q - VL;
+    V a = V{} + bias;
+    for (int64_t t = 0; t < taps; ++t) a += vload<T>(rows[t] + q) * w[t];
+    vstore<T>(y + q, a);
+    q = Q;
+  }
+  for (; q < Q; ++q) {
+    T a = bias;
+    for (int64_t t = 0; t < taps; ++t) a += rows[t][q] * w[t];
+    narrow(y + q, a);
+  }
+}
+
+// NT taps x one vector of channels: the gradient vector is loaded once for NT taps.
+template <int NT, typename S, typename T>
+static inline void depthwise_grad_vector(const S* const* px, T* const* acc, const S* g, int64_t count,
+                                         int64_t x_step, int64_t g_step, int64_t c) {
+  typedef typename VecOf<T>::type V;
+  V a[NT];
+  for (int t = 0; t < NT; ++t) a[t] = V{};
+  for (int64_t j = 0; j < count; ++j) {
+    const V gv = vload<T>(g + j * g_step + c);
+    for (int t = 0; t < NT; ++t) a[t] += vload<T>(px[t] + j * x_step + c) * gv;
+  }
+  for (int t = 0; t < NT; ++t) vstore<T>(acc[t] + c, vload<T>(acc[t] + c) + a[t]);
+}
+
+template <typename S, typename T>
+static void depthwise_grad_pixels(const S* const* px, T* const* acc, int64_t taps, int64_t C, const S* g,
+                                  int64_t count, int64_t x_step, int64_t g_step) {
+  constexpr int64_t VL = sizeof(typename VecOf<T>::type) / sizeof(T);
+  int64_t c = 0;
+  for (; c + VL <= C; c += VL) {
+    int64_t t = 0;
+    for (; t + 4 <= taps; t += 4) depthwise_grad_vector<4>(px + t, acc + t, g, count, x_step, g_step, c);
+    for (; t < taps; ++t) depthwise_grad_vector<1>(px + t, acc + t, g, count, x_step, g_step, c);
+  }
+  for (; c < C; ++c)
+    for (int64_t t = 0; t < taps; ++t) {
+      T a = 0;
+      for (int64_t j = 0; j < count; ++j) a += widen(px[t][j * x_step + c]) * widen(g[j * g_step + c]);
+      acc[t][c] += a;
+    }
+}
+
+// Per tap, vector partial sums run over the whole plane and are added up once at the end; a row's
+// last partial vector is read ending at Q with the lanes before the row's remainder masked off.
+template <typename S, typename T>
+static void depthwise_grad_rows(const T* const* rows, T* acc, int64_t taps, int64_t row_step, const S* g,
+                                int64_t g_step, int64_t P, int64_t Q) {
+  typedef typename VecOf<T>::type V;
+  typedef typename VecOf<T>::mask M;
+  typedef typename VecOf<T>::lane L;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  const int64_t full = Q / VL * VL, rem = Q - full;
+  M tail;
+  for (int64_t l = 0; l < VL; ++l) tail[l] = l >= VL - rem ? L(-1) : L(0);
+  for (int64_t t = 0; t < taps; ++t) {
+    V a0 = V{}, a1 = V{};
+    T scalar = 0;
+    for (int64_t p = 0; p < P; ++p) {
+      const T* x = rows[t] + p * row_step;
+      const S* gp = g + p * g_step;
+      int64_t q = 0;
+      for (; q + 2 * VL <= full; q += 2 * VL) {
+        a0 += vload<T>(x + q) * vload<T>(gp + q);
+        a1 += vload<T>(x + q + VL) * vload<T>(gp + q + VL);
+      }
+      for (; q < full; q += VL) a0 += vload<T>(x + q) * vload<T>(gp + q);
+      if (rem > 0 && Q >= VL) {
+        const V prod = vload<T>(x + Q - VL) * vload<T>(gp + Q - VL);
+        a1 += tail ? prod : V{};
+      } else {
+        for (q = full; q < Q; ++q) scalar += x[q] * widen(gp[q]);
+      }
+    }
+    a0 += a1;
+    T sum = scalar;
+    for (int64_t l = 0; l < VL; ++l) sum += a0[l];
+    acc[t] += sum;
+  }
+}
+
+// Two phases (stride-2 convolutions) are split a pair of vectors at a time by two shuffles.
+template <typename S, typename T>
+static void split_phases(const T* row, int64_t n, int64_t phases, T* out, int64_t ld) {
+  typedef typename VecOf<T>::type V;
+  typedef typename VecOf<T>::mask M;
+  typedef typename VecOf<T>::lane L;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  int64_t i = 0;
+  if (phases == 2) {
+    M even, odd;
+    for (int64_t l = 0; l < VL; ++l) {
+      even[l] = L(2 * l);
+      odd[l] = L(2 * l + 1);
+    }
+    for (; i + VL <= n; i += VL) {
+      const V a = vload<T>(row + 2 * i), b = vload<T>(row + 2 * i + VL);
+      vstore<T>(out + i, __builtin_shuffle(a, b, even));
+      vstore<T>(out + ld + i, __builtin_shuffle(a, b, odd));
+    }
+  }
+  for (int64_t p = 0; p < phases; ++p)
+    for (int64_t j = i; j < n; ++j) out[p * ld + j] = row[j * phases + p];
+}
+
 template <typename S, typename T>
 static void plane_sums(const S* x, int64_t count, int64_t n, T* sums) {
   typedef typename VecOf<T>::type V;
@@ -194,7 +362,15 @@ static void plane_sums(const S* x, int64_t count, int64_t n, T* sums) {
 
 template <typename S, typename T>
 static ChannelKernels<S, T> make_channel_kernels() {
-  return ChannelKernels<S, T>{&fma<S, T>, &max_pixel<S, T>, &avg_pixel<S, T>, &avg_gather_row<S, T>,
+  return ChannelKernels<S, T>{&fma<S, T>,
+                              &max_pixel<S, T>,
+                              &avg_pixel<S, T>,
+                              &avg_gather_row<S, T>,
+                              &depthwise_pixels<S, T>,
+                              &depthwise_row<S, T>,
+                              &depthwise_grad_pixels<S, T>,
+                              &depthwise_grad_rows<S, T>,
+                              &split_phases<S, T>,
                               &plane_sums<S, T>};
 }
 
