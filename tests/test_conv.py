@@ -245,7 +245,7 @@ DEPTHWISE_CASES = [  # (channels, multiplier, kernel, stride, padding, dilation,
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
-@pytest.mark.parametrize("case", DEPTHWISE_CASES, ids=str)
+@pytest.mark.parametrize("case", DEPTHWISE_CASES, ids=[f"case{i}" for i in range(len(DEPTHWISE_CASES))])
 def test_depthwise_conv2d(case, layout, device):
     """Depthwise convolutions with many channels (several channel vectors plus a remainder), rows
     longer than a vector, strides, dilations and multipliers, in both memory formats."""
@@ -266,3 +266,25 @@ def test_depthwise_conv2d_dtypes(layout, dtype, device):
     w = LAYOUTS[layout](seeded_randn((c * m, 1, kernel, kernel), 1))
     ours, theirs = conv2d_fns(stride, padding, dilation, c)
     check_against_torch(ours, theirs, [x, w, seeded_randn(c * m, 2)], device=device, dtype=dtype)
+
+
+NARROW_GROUP_CASES = [  # (groups, channels per group, kernel, stride, padding, dilation, input size)
+    (9, 4, 3, 1, 1, 1, (11, 30)),
+    (16, 2, 3, 2, 1, 1, (13, 21)),
+    (5, 8, (3, 2), (2, 1), (1, 0), (1, 2), (12, 19)),
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16], ids=["float64", "float32", "bfloat16"])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("case", NARROW_GROUP_CASES, ids=[f"case{i}" for i in range(len(NARROW_GROUP_CASES))])
+def test_narrow_group_conv2d(case, layout, dtype, device):
+    """Groups of 2, 4 and 8 channels in and out (ResNeXt-like), in both memory formats; channel
+    counts that are not a multiple of the vector length."""
+    skip_unsupported_dtype(dtype, device)
+    groups, cg, kernel, stride, padding, dilation, hw = case
+    kernel = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    x = LAYOUTS[layout](seeded_randn((2, groups * cg, *hw), 0))
+    w = LAYOUTS[layout](seeded_randn((groups * cg, cg, *kernel), 1))
+    ours, theirs = conv2d_fns(stride, padding, dilation, groups)
+    check_against_torch(ours, theirs, [x, w, seeded_randn(groups * cg, 2)], device=device, dtype=dtype)

@@ -11,14 +11,21 @@ import torchconv
 TESTS = os.path.dirname(os.path.abspath(__file__))
 
 # Every kind of convolution (CONV_KINDS has six kinds, seeds step by 5) and of pooling window (odd seeds are
-# dilated), in float64, float32 and bfloat16.
+# dilated), in float64, float32 and bfloat16; the depthwise and narrow-group kernels and the interleaved
+# NCHW pooling with full vectors.
 SAMPLE = ([f"test_conv.py::test_conv2d_random[cpu-{seed}]" for seed in range(0, 60, 5)]
           + [f"test_conv.py::test_conv_transpose2d_random[cpu-{seed}]" for seed in range(0, 40, 8)]
           + [f"test_conv.py::test_conv2d_random_dtypes[cpu-{seed}-{dtype}]" for seed in (5, 20, 45)
              for dtype in ("float32", "bfloat16")]
           + [f"test_pool.py::test_max_pool2d_random[cpu-{seed}]" for seed in range(0, 60, 5)]
           + [f"test_pool.py::test_avg_pool2d_random[cpu-{seed}]" for seed in range(0, 50, 10)]
-          + [f"test_pool.py::test_max_pool2d_random_dtypes[cpu-{seed}-bfloat16]" for seed in (6, 30)])
+          + [f"test_pool.py::test_max_pool2d_random_dtypes[cpu-{seed}-bfloat16]" for seed in (6, 30)]
+          + [f"test_conv.py::test_depthwise_conv2d[cpu-case{i}-{layout}]" for i in range(4)
+             for layout in ("contiguous", "channels_last")]
+          + [f"test_conv.py::test_narrow_group_conv2d[cpu-case{i}-channels_last-{dtype}]" for i in range(3)
+             for dtype in ("float64", "float32")]
+          + [f"test_pool.py::test_pool_many_planes_and_rows[cpu-{pool}-contiguous]"
+             for pool in ("max_pool2d_dilated_ceil", "avg_pool2d_3x3s2_pad", "adaptive_max_pool2d")])
 
 
 def run_python(args, isa, cwd):

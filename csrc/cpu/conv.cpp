@@ -280,27 +280,36 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
   });
 }
 
+// Groups of 2, 4 or 8 input and as many output channels: the tile kernel would fill at most half its
+// columns; the channels_last paths vectorise over channels instead (grouped_pixels).
+bool narrow_groups(const ConvGeometry& g) {
+  const int64_t Cg = g.C / g.G;
+  return g.G > 1 && g.K == g.C && (Cg == 2 || Cg == 4 || Cg == 8);
+}
+
 // A depthwise convolution pass, on tensors indexed (n, c, h, w) with any strides:
-//   out[n, k, oh, ow] = bias[k] + sum over taps (r, s) of wt(k, r, s) * src[n, k / m, i, j],
+//   out[n, k, oh, ow] = bias[k] + sum over taps (r, s) of wt(k, 0, r, s) * src[n, k / m, i, j],
 //   (i * uh, j * uw) = (oh * sh - top + r * dh, ow * sw - left + s * dw),
 // where taps whose coordinates fall outside the source, or between its rows or columns when the
 // source is spread out by uh, uw > 1, contribute nothing. The forward is the pass over x with u = 1
 // and top, left = the padding; the input gradient (m = 1) is the pass over dy with stride 1, u = the
 // stride, top, left = d*(k-1) - p and the filters flipped: each input pixel gathers exactly the
-// taps that reach it.
+// taps that reach it. With groups of cg > 1 channels (channels_last outputs only, m = 1), output k
+// sums wt(k, c', r, s) * src[n, (k / cg) * cg + c', i, j] over c' < cg as well.
 //
 // NCHW outputs: per source plane, the rows the pass reads are copied once into a small buffer,
 // zero-padded, spread out by u and split into sw column phases, buf[(row * sw + phase) * L + i] =
 // buffer column i * sw + phase, so that for every tap an output row's inputs are one unit-stride
 // run; each of the plane's m output planes is then, row by row, a weighted sum of shifted runs
 // (depthwise_row), vectorised over output columns. channels_last outputs (m = 1): per output pixel,
-// the taps that land on source pixels are summed with vectors of channels (depthwise_pixels, four
+// the taps that land on source pixels are summed with vectors of channels (grouped_pixels, four
 // pixels per weight load where the taps of consecutive pixels are alike), reading the source in
 // place (or its NHWC copy), so padding and spreading cost nothing.
 struct DepthwisePass {
   int64_t N, SC, SH, SW;  // source images, channels, rows, columns
   int64_t K, OH, OW;      // output channels (a multiple of SC) and size
   int64_t R, S, sh, sw, top, left, dh, dw, uh, uw;
+  int64_t cg = 1;         // channels per group (in and out; 1: depthwise)
 };
 
 // Source index of buffer coordinate v (= out * stride - pad + tap * dilation), or -1 if none.
@@ -372,9 +381,11 @@ void depthwise_pass(const DepthwisePass& d, const at::Tensor& src, const Weight&
   const auto& kern = channel_kernels<T, T>();
 
   if (ys.c == 1 && m == 1) {
-    std::vector<T> wk(RS * K);  // [r][s][k]
+    const int64_t cg = d.cg;
+    std::vector<T> wk(RS * cg * K);  // [r][s][c'][k]
     for (int64_t k = 0; k < K; ++k)
-      for (int64_t rs = 0; rs < RS; ++rs) wk[rs * K + k] = wt(k, rs / d.S, rs % d.S);
+      for (int64_t rs = 0; rs < RS; ++rs)
+        for (int64_t cp = 0; cp < cg; ++cp) wk[(rs * cg + cp) * K + k] = wt(k, cp, rs / d.S, rs % d.S);
     const NhwcView<T> XV = nhwc_source<scalar_t, T>(src, 0, 0);
     const bool direct = std::is_same<scalar_t, T>::value;
     // Per output column: the taps s that land on a source column j, and whether all do ("full").
@@ -409,10 +420,10 @@ void depthwise_pass(const DepthwisePass& d, const at::Tensor& src, const Weight&
         for (size_t a = 0; a < rows_r.size(); ++a)
           for (int64_t b = 0; b < ncols[ow]; ++b) {
             px[taps] = XV.p + n * XV.sn + rows_i[a] * XV.sh + col_j[ow * d.S + b] * XV.sw;
-            wv[taps++] = wk.data() + (rows_r[a] * d.S + col_s[ow * d.S + b]) * K;
+            wv[taps++] = wk.data() + (rows_r[a] * d.S + col_s[ow * d.S + b]) * cg * K;
           }
         T* dst = direct ? reinterpret_cast<T*>(Y + n * ys.n + oh * ys.h + ow * ys.w) : acc.data();
-        kern.depthwise_pixels(px.data(), wv.data(), taps, K, bias, count, d.sw * XV.sw, ys.w, dst);
+        kern.grouped_pixels(px.data(), wv.data(), taps, K, cg, bias, count, d.sw * XV.sw, ys.w, dst);
         if (!direct) store_tile<scalar_t, T>(acc.data(), 1, K, K, Y, ys, n, 0, oh, ow, 1);
         ow += count;
       }
@@ -420,6 +431,7 @@ void depthwise_pass(const DepthwisePass& d, const at::Tensor& src, const Weight&
     return;
   }
 
+  TORCH_INTERNAL_ASSERT(d.cg == 1, "depthwise pass: NCHW planes of groups wider than one channel");
   const PlaneBuffer pb(d);
   const bool direct = std::is_same<scalar_t, T>::value && ys.w == 1;
   parallel_for(d.N * d.SC, [&](int64_t nc) {
@@ -430,7 +442,7 @@ void depthwise_pass(const DepthwisePass& d, const at::Tensor& src, const Weight&
     std::vector<const T*> rows(RS);
     std::vector<T> wk(RS);
     for (int64_t k = c * m; k < (c + 1) * m; ++k) {
-      for (int64_t rs = 0; rs < RS; ++rs) wk[rs] = wt(k, rs / d.S, rs % d.S);
+      for (int64_t rs = 0; rs < RS; ++rs) wk[rs] = wt(k, 0, rs / d.S, rs % d.S);
       for (int64_t oh = 0; oh < d.OH; ++oh) {
         for (int64_t r = 0; r < d.R; ++r)
           for (int64_t s = 0; s < d.S; ++s)
@@ -444,21 +456,22 @@ void depthwise_pass(const DepthwisePass& d, const at::Tensor& src, const Weight&
   });
 }
 
-// Depthwise weight gradient, dw[k, 0, r, s] = sum over n, p, q of dy[n, k, p, q] * x[n, k / m, i, j]
-// with (i, j) the forward's source pixel of tap (r, s). Partial sums are kept per chunk of output
+// Depthwise (or narrow-group, channels_last) weight gradient, dw[k, c', r, s] = sum over n, p, q of
+// dy[n, k, p, q] * x[n, source channel, i, j] with (i, j) the forward's source pixel of tap (r, s)
+// and the source channel k / m (depthwise) or (k / cg) * cg + c' (groups of cg channels). Partial sums are kept per chunk of output
 // rows (channels_last) or per image (NCHW) and added in a fixed order.
 //
 // channels_last dy with m = 1: per output row, the taps that land inside x are accumulated with
-// vectors of channels over runs of consecutive pixels (depthwise_grad_pixels). Otherwise per x
+// vectors of channels over runs of consecutive pixels (grouped_grad_pixels). Otherwise per x
 // plane: the forward's plane buffer, then per output plane one dot product of dy with each tap's
 // shifted runs over the whole plane (depthwise_grad_rows).
 template <typename scalar_t>
 void depthwise_weight_grad(const ConvGeometry& g, const at::Tensor& dy_in, const at::Tensor& x, at::Tensor& dw) {
   using T = at::opmath_type<scalar_t>;
   const DepthwisePass d{g.N, g.C, g.H, g.W, g.K, g.P, g.Q, g.R, g.S, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, 1, 1};
-  const int64_t m = g.K / g.C, RS = g.R * g.S, K = g.K;
+  const int64_t m = g.K / g.C, RS = g.R * g.S, K = g.K, cg = g.C / g.G;
   const auto& kern = channel_kernels<T, T>();
-  std::vector<T> sums(RS * K, T(0));  // [r][s][k]
+  std::vector<T> sums(RS * cg * K, T(0));  // [r][s][c'][k]
 
   if (dy_in.stride(1) == 1 && m == 1) {
     const NhwcView<T> XV = nhwc_source<scalar_t, T>(x, 0, 0, Slot::input);
@@ -476,9 +489,9 @@ void depthwise_weight_grad(const ConvGeometry& g, const at::Tensor& dy_in, const
       full[q] = ncols[q] == g.S;
     }
     const int64_t rows = g.N * g.P, chunks = std::min<int64_t>(rows, 4 * at::get_num_threads());
-    std::vector<T> part(chunks * RS * K, T(0));
+    std::vector<T> part(chunks * RS * cg * K, T(0));
     parallel_for(chunks, [&](int64_t ch) {
-      T* acc = part.data() + ch * RS * K;
+      T* acc = part.data() + ch * RS * cg * K;
       std::vector<const T*> px(RS);
       std::vector<T*> accp(RS);
       for (int64_t row = ch * rows / chunks; row < (ch + 1) * rows / chunks; ++row) {
@@ -493,18 +506,19 @@ void depthwise_weight_grad(const ConvGeometry& g, const at::Tensor& dy_in, const
             if (i < 0) continue;
             for (int64_t b = 0; b < ncols[q]; ++b) {
               px[taps] = XV.p + n * XV.sn + i * XV.sh + col_j[q * g.S + b] * XV.sw;
-              accp[taps++] = acc + (r * g.S + col_s[q * g.S + b]) * K;
+              accp[taps++] = acc + (r * g.S + col_s[q * g.S + b]) * cg * K;
             }
           }
-          kern.depthwise_grad_pixels(px.data(), accp.data(), taps, K, DY.p + n * DY.sn + p * DY.sh + q * DY.sw,
-                                     count, g.sw * XV.sw, DY.sw);
+          kern.grouped_grad_pixels(px.data(), accp.data(), taps, K, cg, DY.p + n * DY.sn + p * DY.sh + q * DY.sw,
+                                   count, g.sw * XV.sw, DY.sw);
           q += count;
         }
       }
     });
     for (int64_t ch = 0; ch < chunks; ++ch)
-      for (int64_t e = 0; e < RS * K; ++e) sums[e] += part[ch * RS * K + e];
+      for (int64_t e = 0; e < RS * cg * K; ++e) sums[e] += part[ch * RS * cg * K + e];
   } else {
+    TORCH_INTERNAL_ASSERT(cg == 1, "depthwise weight gradient: NCHW planes of groups wider than one channel");
     const at::Tensor dy = dy_in.stride(3) == 1 ? dy_in : dy_in.contiguous();
     const Strides4 xs(x), ds(dy);
     const scalar_t* X = x.const_data_ptr<scalar_t>();
@@ -540,7 +554,8 @@ void depthwise_weight_grad(const ConvGeometry& g, const at::Tensor& dy_in, const
   const Strides4 wst(dw);
   for (int64_t k = 0; k < K; ++k)
     for (int64_t rs = 0; rs < RS; ++rs)
-      DW[k * wst.n + (rs / g.S) * wst.h + (rs % g.S) * wst.w] = static_cast<scalar_t>(sums[rs * K + k]);
+      for (int64_t cp = 0; cp < cg; ++cp)
+        DW[k * wst.n + cp * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] = static_cast<scalar_t>(sums[(rs * cg + cp) * K + k]);
 }
 
 template <typename scalar_t>
@@ -562,10 +577,11 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
       return;
     }
   }
-  if (Cg == 1 && g.G > 1) {
-    const DepthwisePass d{g.N, g.C, g.H, g.W, g.K, g.P, g.Q, g.R, g.S, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, 1, 1};
-    depthwise_pass<scalar_t>(d, x, [&](int64_t k, int64_t r, int64_t s) {
-      return static_cast<T>(Wt[k * ws.n + r * ws.h + s * ws.w]);
+  if ((Cg == 1 && g.G > 1) || (narrow_groups(g) && ys.c == 1)) {
+    DepthwisePass d{g.N, g.C, g.H, g.W, g.K, g.P, g.Q, g.R, g.S, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, 1, 1};
+    d.cg = Cg;
+    depthwise_pass<scalar_t>(d, x, [&](int64_t k, int64_t cp, int64_t r, int64_t s) {
+      return static_cast<T>(Wt[k * ws.n + cp * ws.c + r * ws.h + s * ws.w]);
     }, bias.data(), y);
     return;
   }
@@ -629,12 +645,14 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
   }
   const scalar_t* Wt = w.const_data_ptr<scalar_t>();
   const Strides4 ws(w);
-  if (Cg == 1 && Kg == 1 && g.G > 1) {
-    // Depthwise without multiplier: the depthwise pass over dy with the filters flipped.
-    const DepthwisePass d{g.N, g.K, g.P, g.Q, g.C, g.H, g.W, g.R, g.S, 1, 1, pad_h, pad_w, g.dh, g.dw, g.sh, g.sw};
+  if ((Cg == 1 && Kg == 1 && g.G > 1) || (narrow_groups(g) && xs.c == 1)) {
+    // Depthwise without multiplier, or narrow groups into channels_last: the depthwise pass over dy
+    // with the filters flipped and, within each group, transposed.
+    DepthwisePass d{g.N, g.K, g.P, g.Q, g.C, g.H, g.W, g.R, g.S, 1, 1, pad_h, pad_w, g.dh, g.dw, g.sh, g.sw};
+    d.cg = Cg;
     const std::vector<T> zero(C + kMaxTile, T(0));
-    depthwise_pass<scalar_t>(d, dy, [&](int64_t k, int64_t r, int64_t s) {
-      return static_cast<T>(Wt[k * ws.n + (g.R - 1 - r) * ws.h + (g.S - 1 - s) * ws.w]);
+    depthwise_pass<scalar_t>(d, dy, [&](int64_t c, int64_t kp, int64_t r, int64_t s) {
+      return static_cast<T>(Wt[(c / Cg * Cg + kp) * ws.n + (c % Cg) * ws.c + (g.R - 1 - r) * ws.h + (g.S - 1 - s) * ws.w]);
     }, zero.data(), dx);
     return;
   }
@@ -719,7 +737,7 @@ template <typename scalar_t>
 void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tensor& x, at::Tensor& dw) {
   using T = at::opmath_type<scalar_t>;
   const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, rows = g.N * g.P;
-  if (Cg == 1 && g.G > 1) {
+  if ((Cg == 1 && g.G > 1) || (narrow_groups(g) && dy.stride(1) == 1)) {
     depthwise_weight_grad<scalar_t>(g, dy, x, dw);
     return;
   }

@@ -75,18 +75,20 @@ struct ChannelKernels {
   // where g holds output-gradient rows g_oh0, g_oh0 + 1, ... (channels_last, C channels).
   void (*avg_gather_row)(T* d, int64_t W, int64_t C, const S* g, int64_t g_oh0, int64_t OW, int64_t oh0,
                          int64_t oh1, const int64_t* ow_lo, const int64_t* ow_hi, const T* div);
-  // Depthwise convolution, `count` channels_last output pixels with the same taps: for j < count,
-  // c < C, y[j*y_step + c] = bias[c] + sum over t < taps of px[t][j*x_step + c] * wv[t][c]
-  // (px[t]: the first pixel's input pixel of tap t; wv[t]: that tap's weights).
-  void (*depthwise_pixels)(const S* const* px, const T* const* wv, int64_t taps, int64_t C, const T* bias,
-                           int64_t count, int64_t x_step, int64_t y_step, S* y);
+  // Grouped convolution with cg input and cg output channels per group (cg = 1: depthwise), `count`
+  // channels_last output pixels with the same taps: for j < count, k < C,
+  //   y[j*y_step + k] = bias[k] + sum over t < taps, c' < cg of
+  //                     px[t][j*x_step + (k/cg)*cg + c'] * wv[t][c'*C + k]
+  // (px[t]: the first pixel's input pixel of tap t; wv[t]: that tap's weights, cg rows of C).
+  void (*grouped_pixels)(const S* const* px, const T* const* wv, int64_t taps, int64_t C, int64_t cg,
+                         const T* bias, int64_t count, int64_t x_step, int64_t y_step, S* y);
   // Depthwise convolution, one NCHW output row: y[q] = bias + sum over t < taps of w[t] * rows[t][q],
   // for q < Q (rows[t]: the input row of tap t, shifted so that its element q is the one output q reads).
   void (*depthwise_row)(const T* const* rows, const T* w, int64_t taps, T bias, int64_t Q, S* y);
-  // Depthwise weight gradient over `count` channels_last pixels with the same taps: for t < taps,
-  // c < C, acc[t][c] += sum over j < count of px[t][j*x_step + c] * g[j*g_step + c].
-  void (*depthwise_grad_pixels)(const S* const* px, T* const* acc, int64_t taps, int64_t C, const S* g,
-                                int64_t count, int64_t x_step, int64_t g_step);
+  // Its weight gradient over `count` channels_last pixels with the same taps: for t < taps, c' < cg,
+  // k < C, acc[t][c'*C + k] += sum over j < count of px[t][j*x_step + (k/cg)*cg + c'] * g[j*g_step + k].
+  void (*grouped_grad_pixels)(const S* const* px, T* const* acc, int64_t taps, int64_t C, int64_t cg, const S* g,
+                              int64_t count, int64_t x_step, int64_t g_step);
   // Depthwise weight gradient of one NCHW plane: for t < taps,
   // acc[t] += sum over p < P, q < Q of rows[t][p*row_step + q] * g[p*g_step + q].
   void (*depthwise_grad_rows)(const T* const* rows, T* acc, int64_t taps, int64_t row_step, const S* g,

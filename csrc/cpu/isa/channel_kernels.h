@@ -176,45 +176,85 @@ static void avg_gather_row(T* d, int64_t W, int64_t C, const S* g, int64_t g_oh0
   }
 }
 
+// Grouped convolutions with cg input and cg output channels per group (cg = 1: depthwise), over
+// vectors of channels: output lane k of a vector needs input channels (k & ~(cg-1)) + c' of its own
+// group, c' < cg, i.e. the input vector with lanes broadcast within each block of cg lanes, one
+// shuffle per c'. Needs cg to divide the vector length; otherwise (and for remainders) per element.
+template <int CG, typename T>
+static inline void group_selectors(typename VecOf<T>::mask* sel) {
+  typedef typename VecOf<T>::lane L;
+  constexpr int VL = sizeof(typename VecOf<T>::type) / sizeof(T);
+  for (int cp = 0; cp < CG; ++cp)
+    for (int l = 0; l < VL; ++l) sel[cp][l] = L((l & ~(CG - 1)) + cp);
+}
+
 // Pixels j0 .. j0 + NP - 1 x one vector of channels [c, c + VL): each weight vector is loaded once
 // for NP pixels.
-template <int NP, typename S, typename T>
-static inline void depthwise_pixels_vector(const S* const* px, const T* const* wv, int64_t taps, const T* bias,
-                                           int64_t j0, int64_t x_step, int64_t y_step, S* y, int64_t c) {
+template <int CG, int NP, typename S, typename T>
+static inline void grouped_pixels_vector(const S* const* px, const T* const* wv, int64_t taps, int64_t C,
+                                         const T* bias, int64_t j0, int64_t x_step, int64_t y_step, S* y,
+                                         int64_t c) {
   typedef typename VecOf<T>::type V;
+  typedef typename VecOf<T>::mask M;
+  M sel[CG];
+  group_selectors<CG, T>(sel);
   V acc[NP];
   for (int j = 0; j < NP; ++j) acc[j] = vload<T>(bias + c);
   for (int64_t t = 0; t < taps; ++t) {
-    const V wvec = vload<T>(wv[t] + c);
-    for (int j = 0; j < NP; ++j) acc[j] += vload<T>(px[t] + (j0 + j) * x_step + c) * wvec;
+    V xv[NP];
+    for (int j = 0; j < NP; ++j) xv[j] = vload<T>(px[t] + (j0 + j) * x_step + c);
+    for (int cp = 0; cp < CG; ++cp) {
+      const V wvec = vload<T>(wv[t] + cp * C + c);
+      for (int j = 0; j < NP; ++j) acc[j] += (CG == 1 ? xv[j] : __builtin_shuffle(xv[j], sel[cp])) * wvec;
+    }
   }
   for (int j = 0; j < NP; ++j) vstore<T>(y + (j0 + j) * y_step + c, acc[j]);
 }
 
-template <int NP, typename S, typename T>
-static inline void depthwise_pixels_block(const S* const* px, const T* const* wv, int64_t taps, int64_t C,
-                                          const T* bias, int64_t j0, int64_t x_step, int64_t y_step, S* y) {
+template <typename S, typename T>
+static void grouped_pixels_scalar(const S* const* px, const T* const* wv, int64_t taps, int64_t C, int64_t cg,
+                                  const T* bias, int64_t j, int64_t x_step, int64_t y_step, S* y, int64_t c) {
+  T acc = bias[c];
+  for (int64_t t = 0; t < taps; ++t)
+    for (int64_t cp = 0; cp < cg; ++cp) acc += widen(px[t][j * x_step + c / cg * cg + cp]) * wv[t][cp * C + c];
+  narrow(y + j * y_step + c, acc);
+}
+
+template <int CG, int NP, typename S, typename T>
+static inline void grouped_pixels_block(const S* const* px, const T* const* wv, int64_t taps, int64_t C,
+                                        const T* bias, int64_t j0, int64_t x_step, int64_t y_step, S* y) {
   constexpr int64_t VL = sizeof(typename VecOf<T>::type) / sizeof(T);
   int64_t c = 0;
-  for (; c + VL <= C; c += VL) depthwise_pixels_vector<NP>(px, wv, taps, bias, j0, x_step, y_step, y, c);
-  if (c < C && C >= VL) {  // the last vector, overlapping the previous one, recomputes a few channels
-    depthwise_pixels_vector<NP>(px, wv, taps, bias, j0, x_step, y_step, y, C - VL);
-    c = C;
+  if (VL % CG == 0) {
+    for (; c + VL <= C; c += VL) grouped_pixels_vector<CG, NP>(px, wv, taps, C, bias, j0, x_step, y_step, y, c);
+    if (c < C && C >= VL) {  // the last vector, overlapping the previous one (both start on a group)
+      grouped_pixels_vector<CG, NP>(px, wv, taps, C, bias, j0, x_step, y_step, y, C - VL);
+      c = C;
+    }
   }
   for (; c < C; ++c)
-    for (int64_t j = j0; j < j0 + NP; ++j) {
-      T acc = bias[c];
-      for (int64_t t = 0; t < taps; ++t) acc += widen(px[t][j * x_step + c]) * wv[t][c];
-      narrow(y + j * y_step + c, acc);
-    }
+    for (int64_t j = j0; j < j0 + NP; ++j) grouped_pixels_scalar(px, wv, taps, C, CG, bias, j, x_step, y_step, y, c);
+}
+
+template <int CG, typename S, typename T>
+static void grouped_pixels_cg(const S* const* px, const T* const* wv, int64_t taps, int64_t C, const T* bias,
+                              int64_t count, int64_t x_step, int64_t y_step, S* y) {
+  int64_t j = 0;
+  for (; j + 4 <= count; j += 4) grouped_pixels_block<CG, 4>(px, wv, taps, C, bias, j, x_step, y_step, y);
+  for (; j < count; ++j) grouped_pixels_block<CG, 1>(px, wv, taps, C, bias, j, x_step, y_step, y);
 }
 
 template <typename S, typename T>
-static void depthwise_pixels(const S* const* px, const T* const* wv, int64_t taps, int64_t C, const T* bias,
-                             int64_t count, int64_t x_step, int64_t y_step, S* y) {
-  int64_t j = 0;
-  for (; j + 4 <= count; j += 4) depthwise_pixels_block<4>(px, wv, taps, C, bias, j, x_step, y_step, y);
-  for (; j < count; ++j) depthwise_pixels_block<1>(px, wv, taps, C, bias, j, x_step, y_step, y);
+static void grouped_pixels(const S* const* px, const T* const* wv, int64_t taps, int64_t C, int64_t cg,
+                           const T* bias, int64_t count, int64_t x_step, int64_t y_step, S* y) {
+  switch (cg) {
+    case 1: return grouped_pixels_cg<1>(px, wv, taps, C, bias, count, x_step, y_step, y);
+    case 2: return grouped_pixels_cg<2>(px, wv, taps, C, bias, count, x_step, y_step, y);
+    case 4: return grouped_pixels_cg<4>(px, wv, taps, C, bias, count, x_step, y_step, y);
+    case 8: return grouped_pixels_cg<8>(px, wv, taps, C, bias, count, x_step, y_step, y);
+  }
+  for (int64_t j = 0; j < count; ++j)
+    for (int64_t c = 0; c < C; ++c) grouped_pixels_scalar(px, wv, taps, C, cg, bias, j, x_step, y_step, y, c);
 }
 
 template <typename S, typename T>
@@ -250,36 +290,67 @@ static void depthwise_row(const T* const* rows, const T* w, int64_t taps, T bias
   }
 }
 
-// NT taps x one vector of channels: the gradient vector is loaded once for NT taps.
-template <int NT, typename S, typename T>
-static inline void depthwise_grad_vector(const S* const* px, T* const* acc, const S* g, int64_t count,
-                                         int64_t x_step, int64_t g_step, int64_t c) {
+// NT taps x one vector of channels: the gradient vector is loaded once for NT taps, the input
+// vector once for its CG shuffles (see grouped_pixels).
+template <int CG, int NT, typename S, typename T>
+static inline void grouped_grad_vector(const S* const* px, T* const* acc, int64_t C, const S* g, int64_t count,
+                                       int64_t x_step, int64_t g_step, int64_t c) {
   typedef typename VecOf<T>::type V;
-  V a[NT];
-  for (int t = 0; t < NT; ++t) a[t] = V{};
+  typedef typename VecOf<T>::mask M;
+  M sel[CG];
+  group_selectors<CG, T>(sel);
+  V a[NT][CG];
+  for (int t = 0; t < NT; ++t)
+    for (int cp = 0; cp < CG; ++cp) a[t][cp] = V{};
   for (int64_t j = 0; j < count; ++j) {
     const V gv = vload<T>(g + j * g_step + c);
-    for (int t = 0; t < NT; ++t) a[t] += vload<T>(px[t] + j * x_step + c) * gv;
+    for (int t = 0; t < NT; ++t) {
+      const V xv = vload<T>(px[t] + j * x_step + c);
+      for (int cp = 0; cp < CG; ++cp) a[t][cp] += (CG == 1 ? xv : __builtin_shuffle(xv, sel[cp])) * gv;
+    }
   }
-  for (int t = 0; t < NT; ++t) vstore<T>(acc[t] + c, vload<T>(acc[t] + c) + a[t]);
+  for (int t = 0; t < NT; ++t)
+    for (int cp = 0; cp < CG; ++cp) vstore<T>(acc[t] + cp * C + c, vload<T>(acc[t] + cp * C + c) + a[t][cp]);
+}
+
+template <int CG, typename S, typename T>
+static void grouped_grad_pixels_cg(const S* const* px, T* const* acc, int64_t taps, int64_t C, const S* g,
+                                   int64_t count, int64_t x_step, int64_t g_step) {
+  constexpr int64_t VL = sizeof(typename VecOf<T>::type) / sizeof(T);
+  constexpr int NT = CG == 1 ? 4 : 1;
+  int64_t c = 0;
+  if (VL % CG == 0) {
+    for (; c + VL <= C; c += VL) {
+      int64_t t = 0;
+      for (; t + NT <= taps; t += NT) grouped_grad_vector<CG, NT>(px + t, acc + t, C, g, count, x_step, g_step, c);
+      for (; t < taps; ++t) grouped_grad_vector<CG, 1>(px + t, acc + t, C, g, count, x_step, g_step, c);
+    }
+  }
+  for (; c < C; ++c)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t cp = 0; cp < CG; ++cp) {
+        T a = 0;
+        for (int64_t j = 0; j < count; ++j) a += widen(px[t][j * x_step + c / CG * CG + cp]) * widen(g[j * g_step + c]);
+        acc[t][cp * C + c] += a;
+      }
 }
 
 template <typename S, typename T>
-static void depthwise_grad_pixels(const S* const* px, T* const* acc, int64_t taps, int64_t C, const S* g,
-                                  int64_t count, int64_t x_step, int64_t g_step) {
-  constexpr int64_t VL = sizeof(typename VecOf<T>::type) / sizeof(T);
-  int64_t c = 0;
-  for (; c + VL <= C; c += VL) {
-    int64_t t = 0;
-    for (; t + 4 <= taps; t += 4) depthwise_grad_vector<4>(px + t, acc + t, g, count, x_step, g_step, c);
-    for (; t < taps; ++t) depthwise_grad_vector<1>(px + t, acc + t, g, count, x_step, g_step, c);
+static void grouped_grad_pixels(const S* const* px, T* const* acc, int64_t taps, int64_t C, int64_t cg,
+                                const S* g, int64_t count, int64_t x_step, int64_t g_step) {
+  switch (cg) {
+    case 1: return grouped_grad_pixels_cg<1>(px, acc, taps, C, g, count, x_step, g_step);
+    case 2: return grouped_grad_pixels_cg<2>(px, acc, taps, C, g, count, x_step, g_step);
+    case 4: return grouped_grad_pixels_cg<4>(px, acc, taps, C, g, count, x_step, g_step);
+    case 8: return grouped_grad_pixels_cg<8>(px, acc, taps, C, g, count, x_step, g_step);
   }
-  for (; c < C; ++c)
-    for (int64_t t = 0; t < taps; ++t) {
-      T a = 0;
-      for (int64_t j = 0; j < count; ++j) a += widen(px[t][j * x_step + c]) * widen(g[j * g_step + c]);
-      acc[t][c] += a;
-    }
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t cp = 0; cp < cg; ++cp) {
+        T a = 0;
+        for (int64_t j = 0; j < count; ++j) a += widen(px[t][j * x_step + c / cg * cg + cp]) * widen(g[j * g_step + c]);
+        acc[t][cp * C + c] += a;
+      }
 }
 
 // Per tap, vector partial sums run over the whole plane and are added up once at the end; a row's
@@ -366,9 +437,9 @@ static ChannelKernels<S, T> make_channel_kernels() {
                               &max_pixel<S, T>,
                               &avg_pixel<S, T>,
                               &avg_gather_row<S, T>,
-                              &depthwise_pixels<S, T>,
+                              &grouped_pixels<S, T>,
                               &depthwise_row<S, T>,
-                              &depthwise_grad_pixels<S, T>,
+                              &grouped_grad_pixels<S, T>,
                               &depthwise_grad_rows<S, T>,
                               &split_phases<S, T>,
                               &plane_sums<S, T>};
