@@ -190,14 +190,11 @@ static inline void group_selectors(typename VecOf<T>::mask* sel) {
 
 // Pixels j0 .. j0 + NP - 1 x one vector of channels [c, c + VL): each weight vector is loaded once
 // for NP pixels.
-template <int CG, int NP, typename S, typename T>
+template <int CG, int NP, typename S, typename T, typename M>
 static inline void grouped_pixels_vector(const S* const* px, const T* const* wv, int64_t taps, int64_t C,
                                          const T* bias, int64_t j0, int64_t x_step, int64_t y_step, S* y,
-                                         int64_t c) {
+                                         int64_t c, const M* sel) {
   typedef typename VecOf<T>::type V;
-  typedef typename VecOf<T>::mask M;
-  M sel[CG];
-  group_selectors<CG, T>(sel);
   V acc[NP];
   for (int j = 0; j < NP; ++j) acc[j] = vload<T>(bias + c);
   for (int64_t t = 0; t < taps; ++t) {
@@ -220,15 +217,16 @@ static void grouped_pixels_scalar(const S* const* px, const T* const* wv, int64_
   narrow(y + j * y_step + c, acc);
 }
 
-template <int CG, int NP, typename S, typename T>
+template <int CG, int NP, typename S, typename T, typename M>
 static inline void grouped_pixels_block(const S* const* px, const T* const* wv, int64_t taps, int64_t C,
-                                        const T* bias, int64_t j0, int64_t x_step, int64_t y_step, S* y) {
+                                        const T* bias, int64_t j0, int64_t x_step, int64_t y_step, S* y,
+                                        const M* sel) {
   constexpr int64_t VL = sizeof(typename VecOf<T>::type) / sizeof(T);
   int64_t c = 0;
   if (VL % CG == 0) {
-    for (; c + VL <= C; c += VL) grouped_pixels_vector<CG, NP>(px, wv, taps, C, bias, j0, x_step, y_step, y, c);
+    for (; c + VL <= C; c += VL) grouped_pixels_vector<CG, NP>(px, wv, taps, C, bias, j0, x_step, y_step, y, c, sel);
     if (c < C && C >= VL) {  // the last vector, overlapping the previous one (both start on a group)
-      grouped_pixels_vector<CG, NP>(px, wv, taps, C, bias, j0, x_step, y_step, y, C - VL);
+      grouped_pixels_vector<CG, NP>(px, wv, taps, C, bias, j0, x_step, y_step, y, C - VL, sel);
       c = C;
     }
   }
@@ -239,9 +237,11 @@ static inline void grouped_pixels_block(const S* const* px, const T* const* wv, 
 template <int CG, typename S, typename T>
 static void grouped_pixels_cg(const S* const* px, const T* const* wv, int64_t taps, int64_t C, const T* bias,
                               int64_t count, int64_t x_step, int64_t y_step, S* y) {
+  typename VecOf<T>::mask sel[CG];
+  group_selectors<CG, T>(sel);
   int64_t j = 0;
-  for (; j + 4 <= count; j += 4) grouped_pixels_block<CG, 4>(px, wv, taps, C, bias, j, x_step, y_step, y);
-  for (; j < count; ++j) grouped_pixels_block<CG, 1>(px, wv, taps, C, bias, j, x_step, y_step, y);
+  for (; j + 4 <= count; j += 4) grouped_pixels_block<CG, 4>(px, wv, taps, C, bias, j, x_step, y_step, y, sel);
+  for (; j < count; ++j) grouped_pixels_block<CG, 1>(px, wv, taps, C, bias, j, x_step, y_step, y, sel);
 }
 
 template <typename S, typename T>
@@ -292,13 +292,10 @@ static void depthwise_row(const T* const* rows, const T* w, int64_t taps, T bias
 
 // NT taps x one vector of channels: the gradient vector is loaded once for NT taps, the input
 // vector once for its CG shuffles (see grouped_pixels).
-template <int CG, int NT, typename S, typename T>
+template <int CG, int NT, typename S, typename T, typename M>
 static inline void grouped_grad_vector(const S* const* px, T* const* acc, int64_t C, const S* g, int64_t count,
-                                       int64_t x_step, int64_t g_step, int64_t c) {
+                                       int64_t x_step, int64_t g_step, int64_t c, const M* sel) {
   typedef typename VecOf<T>::type V;
-  typedef typename VecOf<T>::mask M;
-  M sel[CG];
-  group_selectors<CG, T>(sel);
   V a[NT][CG];
   for (int t = 0; t < NT; ++t)
     for (int cp = 0; cp < CG; ++cp) a[t][cp] = V{};
@@ -318,12 +315,14 @@ static void grouped_grad_pixels_cg(const S* const* px, T* const* acc, int64_t ta
                                    int64_t count, int64_t x_step, int64_t g_step) {
   constexpr int64_t VL = sizeof(typename VecOf<T>::type) / sizeof(T);
   constexpr int NT = CG == 1 ? 4 : 1;
+  typename VecOf<T>::mask sel[CG];
+  group_selectors<CG, T>(sel);
   int64_t c = 0;
   if (VL % CG == 0) {
     for (; c + VL <= C; c += VL) {
       int64_t t = 0;
-      for (; t + NT <= taps; t += NT) grouped_grad_vector<CG, NT>(px + t, acc + t, C, g, count, x_step, g_step, c);
-      for (; t < taps; ++t) grouped_grad_vector<CG, 1>(px + t, acc + t, C, g, count, x_step, g_step, c);
+      for (; t + NT <= taps; t += NT) grouped_grad_vector<CG, NT>(px + t, acc + t, C, g, count, x_step, g_step, c, sel);
+      for (; t < taps; ++t) grouped_grad_vector<CG, 1>(px + t, acc + t, C, g, count, x_step, g_step, c, sel);
     }
   }
   for (; c < C; ++c)
