@@ -288,3 +288,13 @@ def test_narrow_group_conv2d(case, layout, dtype, device):
     w = LAYOUTS[layout](seeded_randn((groups * cg, cg, *kernel), 1))
     ours, theirs = conv2d_fns(stride, padding, dilation, groups)
     check_against_torch(ours, theirs, [x, w, seeded_randn(groups * cg, 2)], device=device, dtype=dtype)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "sliced"])
+@pytest.mark.parametrize("hw", [(7, 5), (1, 9), (4, 4)], ids=str)
+def test_pointwise_conv2d(hw, layout, device):
+    """1x1 convolutions, which NCHW tensors run on planes flattened to one row of H*W pixels."""
+    x = LAYOUTS[layout](seeded_randn((3, 40, *hw), 0))
+    w = seeded_randn((36, 40, 1, 1), 1)
+    ours, theirs = conv2d_fns(1, 0, 1, 1)
+    check_against_torch(ours, theirs, [x, w, seeded_randn(36, 2)], device=device)

@@ -558,6 +558,19 @@ void depthwise_weight_grad(const ConvGeometry& g, const at::Tensor& dy_in, const
         DW[k * wst.n + cp * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] = static_cast<scalar_t>(sums[(rs * cg + cp) * K + k]);
 }
 
+// A 1x1, stride-1, unpadded convolution between tensors whose planes are contiguous is the same
+// convolution on planes of one row of H*W pixels: the NCHW route then runs on whole planes, however
+// short the rows. Rewrites g, x and y to that form when it applies.
+void flatten_pointwise(ConvGeometry& g, at::Tensor& x, at::Tensor& y) {
+  const bool pointwise = g.R == 1 && g.S == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+  auto flat_planes = [](const at::Tensor& t) { return t.stride(3) == 1 && (t.size(2) == 1 || t.stride(2) == t.size(3)); };
+  if (!pointwise || g.H == 1 || !flat_planes(x) || !flat_planes(y)) return;
+  x = x.as_strided({g.N, g.C, 1, g.H * g.W}, {x.stride(0), x.stride(1), g.H * g.W, 1});
+  y = y.as_strided({g.N, g.K, 1, g.P * g.Q}, {y.stride(0), y.stride(1), g.P * g.Q, 1});
+  g.W = g.Q = g.H * g.W;
+  g.H = g.P = 1;
+}
+
 template <typename scalar_t>
 void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w,
                   const std::vector<double>& bias_d, at::Tensor& y) {
@@ -572,8 +585,11 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   const Strides4 ws(w);
 
   if (std::is_same<scalar_t, T>::value && g.sh == 1 && g.sw == 1 && ys.w == 1 && !(Cg == 1 && g.G > 1)) {
-    if (const TileKernel<T>* tile = pick_row_tile<T>(g.Q)) {
-      conv_forward_nchw<T>(g, x, w, has_bias ? bias.data() : nullptr, reinterpret_cast<T*>(Y), ys, *tile);
+    ConvGeometry gf = g;
+    at::Tensor xf = x, yf = y;
+    flatten_pointwise(gf, xf, yf);
+    if (const TileKernel<T>* tile = pick_row_tile<T>(gf.Q)) {
+      conv_forward_nchw<T>(gf, xf, w, has_bias ? bias.data() : nullptr, reinterpret_cast<T*>(Y), Strides4(yf), *tile);
       return;
     }
   }
@@ -634,12 +650,14 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
   const int64_t pad_h = g.dh * (g.R - 1) - g.ph, pad_w = g.dw * (g.S - 1) - g.pw;
   if (std::is_same<scalar_t, T>::value && g.sh == 1 && g.sw == 1 && xs.w == 1 && !(Cg == 1 && g.G > 1) &&
       pad_h >= 0 && pad_w >= 0) {
-    if (const TileKernel<T>* tile = pick_row_tile<T>(g.W)) {
+    ConvGeometry t = g;
+    t.C = K; t.H = g.P; t.W = g.Q; t.K = C; t.P = g.H; t.Q = g.W;
+    t.ph = pad_h; t.pw = pad_w;
+    at::Tensor dyf = dy, dxf = dx;
+    flatten_pointwise(t, dyf, dxf);
+    if (const TileKernel<T>* tile = pick_row_tile<T>(t.Q)) {
       at::Tensor wt = w.view({g.G, Kg, Cg, g.R, g.S}).transpose(1, 2).flip({3, 4}).reshape({C, Kg, g.R, g.S});
-      ConvGeometry t = g;
-      t.C = K; t.H = g.P; t.W = g.Q; t.K = C; t.P = g.H; t.Q = g.W;
-      t.ph = pad_h; t.pw = pad_w;
-      conv_forward_nchw<T>(t, dy, wt, nullptr, reinterpret_cast<T*>(dx.data_ptr<scalar_t>()), xs, *tile);
+      conv_forward_nchw<T>(t, dyf, wt, nullptr, reinterpret_cast<T*>(dx.data_ptr<scalar_t>()), Strides4(dxf), *tile);
       return;
     }
   }
