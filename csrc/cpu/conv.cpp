@@ -40,6 +40,7 @@
 #include "../shape.h"
 #include "isa.h"
 #include "parallel.h"
+#include "storage.h"
 #include "workspace.h"
 
 namespace torchconv {
@@ -68,6 +69,12 @@ struct Strides4 {
   int64_t n, c, h, w;
   explicit Strides4(const at::Tensor& t) : n(t.stride(0)), c(t.stride(1)), h(t.stride(2)), w(t.stride(3)) {}
 };
+
+// out[w*C + c] = in[c*ldc + w] by the ISA's blocked transposition (S = T: no conversion).
+template <typename S, typename T>
+void transposed_copy(const S* in, int64_t ldc, int64_t C, int64_t W, T* out) {
+  if constexpr (std::is_same<S, T>::value) transpose(in, ldc, C, W, out, C);
+}
 
 // Copies x (N, C, H, W, any strides) into a zero-padded NHWC buffer (N, Hp, Wp, C) of type T in
 // workspace `slot`, with the image at rows [top, top+H) and columns [left, left+W).
@@ -98,6 +105,8 @@ const T* pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp, i
     } else if (channel_inner) {
       for (int64_t w = 0; w < W; ++w)
         for (int64_t c = 0; c < C; ++c) o[w * C + c] = static_cast<T>(in[w * st.w + c * st.c]);
+    } else if (std::is_same<scalar_t, T>::value && st.w == 1) {  // NCHW rows: a C x W transposition
+      transposed_copy(in, st.c, C, W, o);
     } else {
       for (int64_t c = 0; c < C; ++c)
         for (int64_t w = 0; w < W; ++w) o[w * C + c] = static_cast<T>(in[w * st.w + c * st.c]);

@@ -91,14 +91,6 @@ struct AdaptiveRule {
 // ---------------------------------------------------------------------------------------------
 // Forward
 
-// b[j*ldb + i] = a[i*lda + j] for i < rows, j < cols (the ISA's blocked transposition).
-template <typename E>
-void transpose(const E* a, int64_t lda, int64_t rows, int64_t cols, E* b, int64_t ldb) {
-  static_assert(sizeof(E) == 2 || sizeof(E) == 4 || sizeof(E) == 8, "element of 2, 4 or 8 bytes");
-  const TransposeKernels& k = transpose_kernels();
-  (sizeof(E) == 2 ? k.bytes2 : sizeof(E) == 4 ? k.bytes4 : k.bytes8)(a, lda, rows, cols, b, ldb);
-}
-
 // NCHW through the channels_last kernels. For every block of up to kPlaneBlock planes [p0, p0 + nb)
 // of the NCHW tensor `src` (N*C planes of SH x SW) and every band of up to kBandRows destination
 // rows [r0, r1) (of DH), the source rows the band reads, [h0, h1) = the union of src_rows(r), are

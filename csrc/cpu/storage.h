@@ -1,6 +1,6 @@
-// The ATen side of the channel-vectorised ISA kernels (csrc/cpu/isa.h): the storage type each
-// scalar_t has inside them (bfloat16 as its raw bits), pointer casts to it, and the kernel table for
-// a scalar_t, which accumulates in its opmath type.
+// The ATen side of the ISA kernels (csrc/cpu/isa.h): the storage type each scalar_t has inside the
+// channel-vectorised kernels (bfloat16 as its raw bits), pointer casts to it, the kernel table for a
+// scalar_t (which accumulates in its opmath type), and a typed front for the blocked transposition.
 #pragma once
 #include <ATen/ATen.h>
 #include <ATen/OpMathType.h>
@@ -31,6 +31,14 @@ auto* raw(scalar_t* p) {
 template <typename scalar_t>
 const auto* raw(const scalar_t* p) {
   return reinterpret_cast<const typename Storage<scalar_t>::type*>(p);
+}
+
+// b[j*ldb + i] = a[i*lda + j] for i < rows, j < cols (the ISA's blocked transposition).
+template <typename E>
+void transpose(const E* a, int64_t lda, int64_t rows, int64_t cols, E* b, int64_t ldb) {
+  static_assert(sizeof(E) == 2 || sizeof(E) == 4 || sizeof(E) == 8, "element of 2, 4 or 8 bytes");
+  const TransposeKernels& k = transpose_kernels();
+  (sizeof(E) == 2 ? k.bytes2 : sizeof(E) == 4 ? k.bytes4 : k.bytes8)(a, lda, rows, cols, b, ldb);
 }
 
 }  // namespace cpu
