@@ -64,6 +64,21 @@ const TileKernel<T>& pick_tile(int64_t columns) {
 // Largest mr * nb of any tile (csrc/cpu/isa/tile_*.cpp): the accumulator buffer on the stack.
 constexpr int64_t kMaxTile = 24 * 32;
 
+// n rows split into the fewest tiles of at most mr_max rows, of sizes differing by at most one
+// (56 rows by 12: 12, 11, 11, 11, 11 rather than 12, 12, 12, 12, 8; 14 rows: 7, 7 rather than 12, 2),
+// so that no tile is left with too few rows to hide its loads.
+struct TileSplit {
+  int64_t count, base, extra;
+  TileSplit(int64_t n, int64_t mr_max) : count(ceil_div(n, mr_max)), base(0), extra(0) {
+    if (count > 0) {
+      base = n / count;
+      extra = n % count;
+    }
+  }
+  int64_t start(int64_t t) const { return t * base + std::min(t, extra); }
+  int64_t size(int64_t t) const { return base + (t < extra ? 1 : 0); }
+};
+
 // Strides of a 4-D tensor, named.
 struct Strides4 {
   int64_t n, c, h, w;
@@ -273,8 +288,11 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
   });
   std::vector<int64_t> a_off(RS);
   for (int64_t t = 0; t < RS; ++t) a_off[t] = t * Cg * MR;
+  // Consecutive work items share the weight panel when it outweighs the input rows (see conv_forward).
+  const bool panel_major = RS * Cg * MR > g.R * (g.Q + (g.S - 1) * g.dw) * Cg;
   parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
-    const int64_t kb = item % KB, p = (item / KB) % g.P, gi = (item / (KB * g.P)) % g.G;
+    const int64_t kb = panel_major ? (item / g.P) % KB : item % KB, p = panel_major ? item % g.P : (item / KB) % g.P;
+    const int64_t gi = (item / (KB * g.P)) % g.G;
     const int64_t n = item / (KB * g.P * g.G), k0 = gi * Kg + kb * MR, mr = std::min(MR, Kg - kb * MR);
     std::vector<const T*> bp(RS);
     for (int64_t block = 0; block < g.Q; block += nb) {
@@ -622,16 +640,27 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     for (int64_t s = 0; s < g.S; ++s) a_off[r * g.S + s] = r * g.dh * X.sh + s * g.dw * X.sw;
   const bool direct = std::is_same<scalar_t, T>::value && ys.c == 1;
 
+  // Consecutive work items share what is larger: a weight panel (RS*Cg*nb) when it outweighs the R
+  // input rows of an output row, so that the panel stays in L2 across rows, else the input rows.
+  const bool panel_major = RS * Cg * nb > g.R * (g.Q * g.sw + (g.S - 1) * g.dw) * Cg;
+  const TileSplit split(g.Q, MR);
   parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
-    const int64_t kb = item % KB, p = (item / KB) % g.P, gi = (item / (KB * g.P)) % g.G;
-    const int64_t n = item / (KB * g.P * g.G);
+    int64_t kb, p;
+    if (panel_major) {
+      p = item % g.P;
+      kb = (item / g.P) % KB;
+    } else {
+      kb = item % KB;
+      p = (item / KB) % g.P;
+    }
+    const int64_t gi = (item / (KB * g.P)) % g.G, n = item / (KB * g.P * g.G);
     alignas(64) T acc[kMaxTile];
     std::vector<const T*> bp(RS);
     for (int64_t rs = 0; rs < RS; ++rs) bp[rs] = wp.data() + ((gi * KB + kb) * RS + rs) * Cg * nb;
     const int64_t cols = std::min(nb, Kg - kb * nb), c0 = gi * Kg + kb * nb;
     const T* row = X.p + n * X.sn + p * g.sh * X.sh + gi * Cg;
-    for (int64_t q0 = 0; q0 < g.Q; q0 += MR) {
-      const int64_t mr = std::min(MR, g.Q - q0);
+    for (int64_t t = 0; t < split.count; ++t) {
+      const int64_t q0 = split.start(t), mr = split.size(t);
       TileArgs<T> args{row + q0 * g.sw * X.sw, g.sw * X.sw, 1, a_off.data(), bp.data(), nb, RS, Cg,
                        acc, nb, cols, nullptr, has_bias ? bias.data() + c0 : nullptr, false};
       if (direct) {
@@ -740,8 +769,9 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
         bp.push_back(wt.data() + ((gi * CB + cb) * RS + t.rs) * Kg * nb);
       }
       const int64_t count = ceil_div(g.W - res, g.sw);  // input columns res, res+sw, ...
-      for (int64_t i0 = 0; i0 < count; i0 += MR) {
-        const int64_t mr = std::min(MR, count - i0);
+      const TileSplit split(count, MR);
+      for (int64_t t = 0; t < split.count; ++t) {
+        const int64_t i0 = split.start(t), mr = split.size(t);
         const int64_t w0 = res + i0 * g.sw;
         TileArgs<T> args{DY + n * g.P * row_stride + i0 * K, K, 1, a_off.data(), bp.data(), nb,
                          (int64_t)taps.size(), Kg, acc, nb, cols, nullptr, nullptr, false};
@@ -773,7 +803,9 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   const Strides4 wst(dw);
 
   const TileKernel<T>& tile = pick_tile<T>(Kg);
-  const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, nb), CT = ceil_div(Cg, MR);
+  const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, nb);
+  const TileSplit csplit(Cg, MR);
+  const int64_t CT = csplit.count;
   // dy panels: dyp[g][kb][n*P + p][q][v] = dy[n, g*Kg + kb*nb + v, p, q]
   T* const dyp = workspace<T>(Slot::grad, g.G * KB * rows * g.Q * nb);
   {
@@ -817,7 +849,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
       const int64_t nrows = std::min(block_rows, row1 - rb);
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t ct = t % CT, rs = (t / CT) % RS, kb = (t / (CT * RS)) % KB, gi = t / (CT * RS * KB);
-        const int64_t r = rs / g.S, s = rs % g.S, c0 = ct * MR, mr = std::min(MR, Cg - c0);
+        const int64_t r = rs / g.S, s = rs % g.S, c0 = csplit.start(ct), mr = csplit.size(ct);
         for (int64_t i = 0; i < nrows; ++i) {
           const int64_t row = rb + i, n = row / g.P, p = row % g.P;
           a_off[i] = n * X.sn + (p * g.sh + r * g.dh) * X.sh + s * g.dw * X.sw + gi * Cg + c0;
@@ -830,7 +862,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   });
   parallel_for(tiles_count, [&](int64_t t) {
     const int64_t ct = t % CT, rs = (t / CT) % RS, kb = (t / (CT * RS)) % KB, gi = t / (CT * RS * KB);
-    const int64_t c0 = ct * MR, mr = std::min(MR, Cg - c0), k0 = gi * Kg + kb * nb;
+    const int64_t c0 = csplit.start(ct), mr = csplit.size(ct), k0 = gi * Kg + kb * nb;
     const int64_t cols = std::min(nb, Kg - kb * nb);
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t v = 0; v < cols; ++v) {
