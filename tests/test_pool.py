@@ -296,8 +296,8 @@ BLOCKED_POOLS = {  # geometries whose windows overlap, skip rows, or lie partly 
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 @pytest.mark.parametrize("pool", BLOCKED_POOLS)
 def test_pool_many_planes_and_rows(pool, layout, device):
-    """Enough planes for several interleaved plane blocks plus a partial one (2 x 19 = 38 planes) and
-    enough rows for several row bands, with ties so that index order matters."""
+    """Enough planes for several interleaved plane blocks plus a partial one (2 x 70 = 140 planes,
+    blocks of 64) and enough rows for several row bands, with ties so that index order matters."""
     ours, theirs, exact = BLOCKED_POOLS[pool]
-    x = LAYOUTS[layout](torch.round(3 * seeded_randn((2, 19, 37, 23), 0)))
+    x = LAYOUTS[layout](torch.round(3 * seeded_randn((2, 70, 37, 23), 0)))
     check_against_torch(ours, theirs, [x], device=device, exact_outputs=exact)

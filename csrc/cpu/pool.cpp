@@ -41,8 +41,8 @@ namespace cpu {
 namespace {
 
 constexpr int64_t kChannelBlock = 64;  // channels per work item in channels_last backward passes
-constexpr int64_t kPlaneBlock = 16;    // NCHW planes interleaved together: one AVX-512 float vector
-constexpr int64_t kBandRows = 8;       // destination rows per NCHW work item
+constexpr int64_t kPlaneBlock = 64;    // NCHW planes interleaved together: four AVX-512 float vectors
+constexpr int64_t kBandRows = 4;       // destination rows per NCHW work item
 
 // Planes per work item in NCHW passes: enough for a few thousand elements each.
 int64_t plane_grain(const PoolGeometry& g) { return std::max<int64_t>(1, 4096 / (g.H * g.W)); }

@@ -31,7 +31,10 @@ static void transpose(const void* src, int64_t lda, int64_t rows, int64_t cols, 
   for (int64_t i0 = 0; i0 < full_rows; i0 += VL)
     for (int64_t j0 = 0; j0 < full_cols; j0 += VL) {
       V r[VL], t[VL];
-      for (int i = 0; i < VL; ++i) r[i] = *reinterpret_cast<const V*>(a + (i0 + i) * lda + j0);
+      for (int i = 0; i < VL; ++i) {
+        r[i] = *reinterpret_cast<const V*>(a + (i0 + i) * lda + j0);
+        __builtin_prefetch(a + (i0 + i) * lda + j0 + 4 * VL);  // rows are far apart: one stream each
+      }
       for (int round = 1; round < VL; round *= 2) {
         for (int i = 0; i < VL / 2; ++i) {
           t[2 * i] = __builtin_shuffle(r[i], r[i + VL / 2], lo);
