@@ -5,10 +5,11 @@
 // unpadded and already of the accumulation type (float for float32/bfloat16, double for float64), else
 // a zero-padded NHWC copy in that type. That one pass converts NCHW, reads arbitrary strides, widens
 // bfloat16 and materialises the padding, so the inner loops never branch on borders. Copies live in
-// per-thread workspaces (workspace.h) reused across calls. Weights are packed once per call into
-// panels of nb output columns (nb = one or two vector lengths) read contiguously by the micro-kernel.
-// Stride-1 convolutions with NCHW outputs take a transposed route (conv_forward_nchw) that needs no
-// layout conversion at all.
+// per-thread workspaces (workspace.h) reused across calls; NCHW rows are converted by the blocked
+// transposition. Weights are packed once per call into panels of nb output columns (nb = one or two
+// vector lengths) read contiguously by the micro-kernel. Stride-1 convolutions with NCHW outputs
+// take a transposed route (conv_forward_nchw) that needs no layout conversion at all; 1x1 ones run
+// on whole planes as single rows (flatten_pointwise).
 //
 // Algorithm. Every pass is one register-blocked micro-kernel (csrc/cpu/isa.h, one tile = mr rows x
 // nb columns of accumulators, reduced over taps x J):
@@ -21,14 +22,19 @@
 //   weight gradient: rows = mr input channels, columns = nb output channels, taps = the output rows
 //                    (n, p) of one block for one filter tap (r, s), J = Q output columns. Rows are
 //                    split into one chunk per thread, each with partial sums added in a fixed order.
-// Depthwise convolutions (one input channel per group) have no reduction over channels; they use
-// channel-vectorised loops over the same NHWC buffers instead.
+// Depthwise convolutions (one input channel per group) have no reduction over channels, and narrow
+// groups (2, 4 or 8 channels) would leave most tile columns empty; both are memory-bound and run as
+// depthwise passes (depthwise_pass, depthwise_weight_grad): NCHW planes through padded, phase-split
+// plane buffers and a row kernel vectorised over output columns; channels_last pixels with vectors
+// of channels, narrow groups by shuffling each input vector within its groups.
 //
 // Blocking. Work items are (image, output row, group, channel panel) for the forward and the input
 // gradient: the R input rows of an item stay in L1/L2 while the panel's packed weights (R*S*C/G*nb
-// elements) are reused across the row; the micro-kernel stores straight into channels_last outputs
-// and through a small transposing copy into NCHW ones. The weight gradient sweeps every tile over
-// blocks of output rows sized so that their input rows and gradient panels stay in L2.
+// elements) are reused across the row; consecutive items share whichever of the two is larger. A row
+// is cut into tiles of balanced sizes (TileSplit). The micro-kernel stores straight into
+// channels_last outputs and through a small transposing copy into NCHW ones. The weight gradient
+// sweeps every tile over blocks of output rows sized so that their input rows and gradient panels
+// stay in L2.
 #include <ATen/ATen.h>
 #include <ATen/OpMathType.h>
 #include <torch/library.h>

@@ -1,13 +1,20 @@
 // Channel-vectorised kernels (see ChannelKernels in csrc/cpu/isa.h), written once with GCC vector
 // extensions and compiled per ISA by the kernels_<isa>.cpp files.
 //
-// Layout: pooling and depthwise convolution vectorise over the C contiguous channels of a pixel (NCHW
-// pooling calls them on blocks of planes interleaved into that form); global pooling sums planes. Loads
-// widen the storage type (float, double, bfloat16 bits) to the accumulation type, stores narrow it
-// (bfloat16 rounds to nearest even). Remainders shorter than a vector run the same logic per lane.
+// Layout: pooling and channels_last depthwise / narrow-group convolution vectorise over the C
+// contiguous channels of a pixel (NCHW pooling calls them on blocks of planes interleaved into that
+// form); NCHW depthwise convolution vectorises over the contiguous output columns of a row; global
+// pooling sums planes. Loads widen the storage type (float, double, bfloat16 bits) to the
+// accumulation type, stores narrow it (bfloat16 rounds to nearest even). Remainders shorter than a
+// vector run the same logic per lane, or, where recomputing is harmless, one last vector overlapping
+// the previous one.
+//
+// Blocking: several pixels (convolution) or vectors (max pooling) per pass over the taps, so that
+// each weight or window element loaded serves several accumulators held in registers.
 //
 // Max pooling keeps PyTorch's scan exactly: the running maximum starts at -inf at the window's first
-// element, an element replaces it when greater or NaN; the winner's flat index h*W + w is tracked in integer lanes of the value's width, widened to int64 when stored.
+// element, an element replaces it when greater or NaN; the winner's flat index h*W + w is tracked in
+// integer lanes of the value's width, widened to int64 when stored.
 #include <limits>
 #include <type_traits>
 
