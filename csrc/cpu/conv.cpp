@@ -729,8 +729,14 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
     }, zero.data(), dx);
     return;
   }
+  // dy as a dense NHWC buffer with cp.left zero columns on the left and cp.width columns in all: dy
+  // itself when it is exactly that already (no column padding, contiguous channels_last, accumulation
+  // type), else a copy.
   const ColumnPad cp = input_grad_column_pad(g);
-  const T* DY = pack_nhwc<scalar_t, T>(dy, 0, cp.left, g.P, cp.width, Slot::grad);
+  const bool dy_in_place = std::is_same<scalar_t, T>::value && cp.left == 0 && cp.width == g.Q &&
+                           dy.is_contiguous(at::MemoryFormat::ChannelsLast);
+  const T* DY = dy_in_place ? reinterpret_cast<const T*>(dy.const_data_ptr<scalar_t>())
+                            : pack_nhwc<scalar_t, T>(dy, 0, cp.left, g.P, cp.width, Slot::grad);
   scalar_t* DX = dx.data_ptr<scalar_t>();
   const int64_t row_stride = cp.width * K;  // one output row of the padded gradient buffer
 
