@@ -62,13 +62,15 @@ template <typename S, typename T>
 struct ChannelKernels {
   // acc[c] += a[c] * b[c]
   void (*fma)(T* acc, const S* a, const T* b, int64_t n);
-  // channels_last max over a window of an (H, W, C) image: y[c] and the flat index h*W + w of the
-  // element PyTorch's scan picks (replace when greater or NaN, starting from -inf at (h0, w0)).
-  void (*max_pixel)(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, int64_t w0,
-                    int64_t w1, int64_t dw, S* y, int64_t* ind);
-  // channels_last average: y[c] = sum over the window / divisor.
-  void (*avg_pixel)(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t w0, int64_t w1,
-                    T divisor, S* y);
+  // channels_last max pooling of one output row of `count` pixels over an (H, W, C) image: pixel o's
+  // window has rows h0, h0+dh, ... < h1 and columns w0[o], w0[o]+dw, ... < w1[o]; y[o*C + c] gets the
+  // maximum and ind[o*C + c] the flat index h*W + w of the element PyTorch's scan picks (replace when
+  // greater or NaN, starting from -inf at the window's first element).
+  void (*max_row)(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, const int64_t* w0,
+                  const int64_t* w1, int64_t dw, int64_t count, S* y, int64_t* ind);
+  // channels_last average pooling of one output row: y[o*C + c] = sum over the window / div[o].
+  void (*avg_row)(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, const int64_t* w0,
+                  const int64_t* w1, const T* div, int64_t count, S* y);
   // Average-pooling backward of one input row of W pixels, as a gather: for w < W and c < C,
   //   d[w*C + c] = sum over oh0 <= oh < oh1, ow_lo[w] <= ow < ow_hi[w] (in that order) of
   //                g[((oh - g_oh0)*OW + ow)*C + c] / div[oh*OW + ow],

@@ -127,9 +127,35 @@ void deinterleave(const E* rows, int64_t p0, int64_t nb, int64_t r0, int64_t r1,
   transpose(rows, nb, (r1 - r0) * DW, nb, dst + p0 * DH * DW + r0 * DW, DH * DW);
 }
 
+// The output columns' windows, the same for every output row: columns [w0[ow], w1[ow]).
+struct ColumnWindows {
+  std::vector<int64_t> w0, w1;
+  template <typename Rule>
+  ColumnWindows(const Rule& rule, int64_t OW) : w0(OW), w1(OW) {
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      const Window w = rule.window(0, ow);
+      w0[ow] = w.w0;
+      w1[ow] = w.w1;
+    }
+  }
+};
+
+// divisor(oh, ow) of every output pixel, at [oh * OW + ow].
+template <typename T, typename Rule>
+std::vector<T> divisor_table(const Rule& rule, int64_t OH, int64_t OW) {
+  std::vector<T> div(OH * OW);
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow) div[oh * OW + ow] = static_cast<T>(rule.divisor(oh, ow));
+  return div;
+}
+
 // A dilated window can lie entirely in the padding: its maximum is -inf and its index kEmptyWindow
 // (csrc/shape.h), which the backward skips. (PyTorch returns h0*W + w0 there, outside the window.)
-inline bool empty(const Window& rows, const Window& cols) { return rows.h0 >= rows.h1 || cols.w0 >= cols.w1; }
+// Marks the empty windows of one output row so, in ind[ow * C + c].
+inline void mark_empty_windows(const Window& rows, const ColumnWindows& cols, int64_t C, int64_t* ind) {
+  for (int64_t ow = 0; ow < int64_t(cols.w0.size()); ++ow)
+    if (rows.h0 >= rows.h1 || cols.w0[ow] >= cols.w1[ow]) std::fill(ind + ow * C, ind + (ow + 1) * C, kEmptyWindow);
+}
 
 template <typename scalar_t, typename Rule>
 void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, at::Tensor& y, at::Tensor& ind) {
@@ -139,15 +165,14 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
   scalar_t* Y = y.data_ptr<scalar_t>();
   int64_t* I = ind.data_ptr<int64_t>();
   const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW, dh = rule.dh(), dw = rule.dw();
+  const ColumnWindows cols(rule, OW);
   if (is_channels_last(x)) {
     parallel_for(g.N * OH, [&](int64_t item) {
       const int64_t n = item / OH, oh = item % OH;
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const Window w = rule.window(oh, ow);
-        const int64_t o = ((n * OH + oh) * OW + ow) * C;
-        kern.max_pixel(X + n * H * W * C, W, C, w.h0, w.h1, dh, w.w0, w.w1, dw, raw(Y) + o, I + o);
-        if (empty(w, w)) std::fill(I + o, I + o + C, kEmptyWindow);
-      }
+      const Window w = rule.window(oh, 0);
+      const int64_t o = (n * OH + oh) * OW * C;
+      kern.max_row(X + n * H * W * C, W, C, w.h0, w.h1, dh, cols.w0.data(), cols.w1.data(), dw, OW, raw(Y) + o, I + o);
+      mark_empty_windows(w, cols, C, I + o);
     });
   } else {
     using S = typename Storage<scalar_t>::type;
@@ -158,13 +183,12 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
     for_interleaved_bands(g, X, H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t r0, int64_t r1) {
       S* ys = workspace<S>(Slot::grad, (r1 - r0) * OW * nb);
       int64_t* is = workspace<int64_t>(Slot::partials, (r1 - r0) * OW * nb);
-      for (int64_t oh = r0; oh < r1; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const Window w = rule.window(oh, ow);
-          const int64_t o = ((oh - r0) * OW + ow) * nb;
-          kern.max_pixel(band, W, nb, w.h0 - h0, w.h1 - h0, dh, w.w0, w.w1, dw, ys + o, is + o);
-          if (empty(w, w)) std::fill(is + o, is + o + nb, kEmptyWindow);
-        }
+      for (int64_t oh = r0; oh < r1; ++oh) {
+        const Window w = rule.window(oh, 0);
+        const int64_t o = (oh - r0) * OW * nb;
+        kern.max_row(band, W, nb, w.h0 - h0, w.h1 - h0, dh, cols.w0.data(), cols.w1.data(), dw, OW, ys + o, is + o);
+        mark_empty_windows(w, cols, nb, is + o);
+      }
       // Band-relative indices become plane indices.
       for (int64_t k = 0; k < (r1 - r0) * OW * nb; ++k) is[k] = is[k] == kEmptyWindow ? kEmptyWindow : is[k] + h0 * W;
       deinterleave(ys, p0, nb, r0, r1, OH, OW, raw(Y));
@@ -180,14 +204,14 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
   const scalar_t* X = x.const_data_ptr<scalar_t>();
   scalar_t* Y = y.data_ptr<scalar_t>();
   const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW;
+  const ColumnWindows cols(rule, OW);
+  const std::vector<T> div = divisor_table<T>(rule, OH, OW);
   if (is_channels_last(x)) {
     parallel_for(g.N * OH, [&](int64_t item) {
       const int64_t n = item / OH, oh = item % OH;
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const Window w = rule.window(oh, ow);
-        kern.avg_pixel(raw(X) + n * H * W * C, W, C, w.h0, w.h1, w.w0, w.w1, static_cast<T>(rule.divisor(oh, ow)),
-                       raw(Y) + ((n * OH + oh) * OW + ow) * C);
-      }
+      const Window w = rule.window(oh, 0);
+      kern.avg_row(raw(X) + n * H * W * C, W, C, w.h0, w.h1, cols.w0.data(), cols.w1.data(), div.data() + oh * OW, OW,
+                   raw(Y) + (n * OH + oh) * OW * C);
     });
   } else {
     if (OH == 1 && OW == 1 && rule.window(0, 0).h0 == 0 && rule.window(0, 0).h1 == H &&
@@ -208,12 +232,11 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
     };
     for_interleaved_bands(g, raw(X), H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t r0, int64_t r1) {
       S* ys = workspace<S>(Slot::grad, (r1 - r0) * OW * nb);
-      for (int64_t oh = r0; oh < r1; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const Window w = rule.window(oh, ow);
-          kern.avg_pixel(band, W, nb, w.h0 - h0, w.h1 - h0, w.w0, w.w1, static_cast<T>(rule.divisor(oh, ow)),
-                         ys + ((oh - r0) * OW + ow) * nb);
-        }
+      for (int64_t oh = r0; oh < r1; ++oh) {
+        const Window w = rule.window(oh, 0);
+        kern.avg_row(band, W, nb, w.h0 - h0, w.h1 - h0, cols.w0.data(), cols.w1.data(), div.data() + oh * OW, OW,
+                     ys + (oh - r0) * OW * nb);
+      }
       deinterleave(ys, p0, nb, r0, r1, OH, OW, raw(Y));
     });
   }
@@ -243,9 +266,7 @@ void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy,
   // Gather: each input pixel sums the gradients of the windows that contain it (vectorised over
   // channels), so every element is written once and no thread shares one. The windows' divisors
   // and each input column's output columns are tabulated once.
-  std::vector<T> div(OH * OW);
-  for (int64_t oh = 0; oh < OH; ++oh)
-    for (int64_t ow = 0; ow < OW; ++ow) div[oh * OW + ow] = static_cast<T>(rule.divisor(oh, ow));
+  const std::vector<T> div = divisor_table<T>(rule, OH, OW);
   std::vector<int64_t> ow_lo(W), ow_hi(W);
   for (int64_t w = 0; w < W; ++w) {
     const Range cols = rule.outputs_w(w);

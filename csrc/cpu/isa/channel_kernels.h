@@ -111,8 +111,8 @@ static inline void max_pixel_vectors(const S* img, int64_t W, int64_t C, int64_t
 }
 
 template <typename S, typename T>
-static void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, int64_t w0,
-                      int64_t w1, int64_t dw, S* y, int64_t* ind) {
+static inline void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, int64_t w0,
+                             int64_t w1, int64_t dw, S* y, int64_t* ind) {
   typedef typename VecOf<T>::type V;
   typedef typename VecOf<T>::lane L;
   constexpr int64_t VL = sizeof(V) / sizeof(T);
@@ -140,8 +140,8 @@ static void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1
 }
 
 template <typename S, typename T>
-static void avg_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t w0, int64_t w1,
-                      T divisor, S* y) {
+static inline void avg_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t w0, int64_t w1,
+                             T divisor, S* y) {
   typedef typename VecOf<T>::type V;
   constexpr int64_t VL = sizeof(V) / sizeof(T);
   int64_t c = 0;
@@ -157,6 +157,20 @@ static void avg_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1
       for (int64_t iw = w0; iw < w1; ++iw) sum += widen(img[(ih * W + iw) * C + c]);
     narrow(y + c, sum / divisor);
   }
+}
+
+// One output row: pixel o has columns [w0[o], w1[o]) (and divisor div[o]); one call per row keeps the
+// per-pixel cost to the window loops.
+template <typename S, typename T>
+static void max_row(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, const int64_t* w0,
+                    const int64_t* w1, int64_t dw, int64_t count, S* y, int64_t* ind) {
+  for (int64_t o = 0; o < count; ++o) max_pixel<S, T>(img, W, C, h0, h1, dh, w0[o], w1[o], dw, y + o * C, ind + o * C);
+}
+
+template <typename S, typename T>
+static void avg_row(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, const int64_t* w0,
+                    const int64_t* w1, const T* div, int64_t count, S* y) {
+  for (int64_t o = 0; o < count; ++o) avg_pixel<S, T>(img, W, C, h0, h1, w0[o], w1[o], div[o], y + o * C);
 }
 
 template <typename S, typename T>
@@ -440,8 +454,8 @@ static void plane_sums(const S* x, int64_t count, int64_t n, T* sums) {
 template <typename S, typename T>
 static ChannelKernels<S, T> make_channel_kernels() {
   return ChannelKernels<S, T>{&fma<S, T>,
-                              &max_pixel<S, T>,
-                              &avg_pixel<S, T>,
+                              &max_row<S, T>,
+                              &avg_row<S, T>,
                               &avg_gather_row<S, T>,
                               &grouped_pixels<S, T>,
                               &depthwise_row<S, T>,
