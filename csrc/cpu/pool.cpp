@@ -159,7 +159,6 @@ inline void mark_empty_windows(const Window& rows, const ColumnWindows& cols, in
 
 template <typename scalar_t, typename Rule>
 void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, at::Tensor& y, at::Tensor& ind) {
-  using T = at::opmath_type<scalar_t>;
   const auto& kern = chan<scalar_t>();
   const auto* X = raw(x.const_data_ptr<scalar_t>());
   scalar_t* Y = y.data_ptr<scalar_t>();
