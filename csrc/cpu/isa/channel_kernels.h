@@ -331,6 +331,18 @@ static inline void grouped_grad_vector(const S* const* px, T* const* acc, int64_
     for (int cp = 0; cp < CG; ++cp) vstore<T>(acc[t] + cp * C + c, vload<T>(acc[t] + cp * C + c) + a[t][cp]);
 }
 
+// One channel c of grouped_grad_pixels, element by element (remainders and unsupported cg).
+template <typename S, typename T>
+static void grouped_grad_scalar(const S* const* px, T* const* acc, int64_t taps, int64_t C, int64_t cg, const S* g,
+                                int64_t count, int64_t x_step, int64_t g_step, int64_t c) {
+  for (int64_t t = 0; t < taps; ++t)
+    for (int64_t cp = 0; cp < cg; ++cp) {
+      T a = 0;
+      for (int64_t j = 0; j < count; ++j) a += widen(px[t][j * x_step + c / cg * cg + cp]) * widen(g[j * g_step + c]);
+      acc[t][cp * C + c] += a;
+    }
+}
+
 template <int CG, typename S, typename T>
 static void grouped_grad_pixels_cg(const S* const* px, T* const* acc, int64_t taps, int64_t C, const S* g,
                                    int64_t count, int64_t x_step, int64_t g_step) {
@@ -346,13 +358,7 @@ static void grouped_grad_pixels_cg(const S* const* px, T* const* acc, int64_t ta
       for (; t < taps; ++t) grouped_grad_vector<CG, 1>(px + t, acc + t, C, g, count, x_step, g_step, c, sel);
     }
   }
-  for (; c < C; ++c)
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t cp = 0; cp < CG; ++cp) {
-        T a = 0;
-        for (int64_t j = 0; j < count; ++j) a += widen(px[t][j * x_step + c / CG * CG + cp]) * widen(g[j * g_step + c]);
-        acc[t][cp * C + c] += a;
-      }
+  for (; c < C; ++c) grouped_grad_scalar(px, acc, taps, C, CG, g, count, x_step, g_step, c);
 }
 
 template <typename S, typename T>
@@ -364,13 +370,7 @@ static void grouped_grad_pixels(const S* const* px, T* const* acc, int64_t taps,
     case 4: return grouped_grad_pixels_cg<4>(px, acc, taps, C, g, count, x_step, g_step);
     case 8: return grouped_grad_pixels_cg<8>(px, acc, taps, C, g, count, x_step, g_step);
   }
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t cp = 0; cp < cg; ++cp) {
-        T a = 0;
-        for (int64_t j = 0; j < count; ++j) a += widen(px[t][j * x_step + c / cg * cg + cp]) * widen(g[j * g_step + c]);
-        acc[t][cp * C + c] += a;
-      }
+  for (int64_t c = 0; c < C; ++c) grouped_grad_scalar(px, acc, taps, C, cg, g, count, x_step, g_step, c);
 }
 
 // Per tap, vector partial sums run over the whole plane and are added up once at the end; a row's
