@@ -5,14 +5,14 @@ Each class subclasses its ``torch.nn`` counterpart, so constructors, parameters,
 """
 import torch
 
-from . import functional as F
+from . import functional as tcf  # torchconv.functional (not torch.nn.functional)
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
 
 
 def _conv_forward(conv, module, input, weight, bias):
-    """``module``'s convolution by ``conv`` (F.conv1d / F.conv2d); a non-zeros padding_mode pads first."""
+    """``module``'s convolution by ``conv`` (tcf.conv1d / tcf.conv2d); a non-zeros padding_mode pads first."""
     padding = module.padding
     if module.padding_mode != "zeros":
         input = torch.nn.functional.pad(input, module._reversed_padding_repeated_twice, mode=module.padding_mode)
@@ -41,7 +41,7 @@ class Conv1d(torch.nn.Conv1d):
     """
 
     def _conv_forward(self, input, weight, bias):
-        return _conv_forward(F.conv1d, self, input, weight, bias)
+        return _conv_forward(tcf.conv1d, self, input, weight, bias)
 
 
 class Conv2d(torch.nn.Conv2d):
@@ -55,7 +55,7 @@ class Conv2d(torch.nn.Conv2d):
     """
 
     def _conv_forward(self, input, weight, bias):
-        return _conv_forward(F.conv2d, self, input, weight, bias)
+        return _conv_forward(tcf.conv2d, self, input, weight, bias)
 
 
 class ConvTranspose1d(torch.nn.ConvTranspose1d):
@@ -69,7 +69,7 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
     """
 
     def forward(self, input, output_size=None):
-        return _conv_transpose_forward(F.conv_transpose1d, self, input, output_size, 1)
+        return _conv_transpose_forward(tcf.conv_transpose1d, self, input, output_size, 1)
 
 
 class ConvTranspose2d(torch.nn.ConvTranspose2d):
@@ -83,7 +83,7 @@ class ConvTranspose2d(torch.nn.ConvTranspose2d):
     """
 
     def forward(self, input, output_size=None):
-        return _conv_transpose_forward(F.conv_transpose2d, self, input, output_size, 2)
+        return _conv_transpose_forward(tcf.conv_transpose2d, self, input, output_size, 2)
 
 
 class MaxPool1d(torch.nn.MaxPool1d):
@@ -96,7 +96,7 @@ class MaxPool1d(torch.nn.MaxPool1d):
     """
 
     def forward(self, input):
-        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return tcf.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
@@ -110,7 +110,7 @@ class MaxPool2d(torch.nn.MaxPool2d):
     """
 
     def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return tcf.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
@@ -124,7 +124,7 @@ class AvgPool1d(torch.nn.AvgPool1d):
     """
 
     def forward(self, input):
-        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return tcf.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
 
@@ -138,7 +138,7 @@ class AvgPool2d(torch.nn.AvgPool2d):
     """
 
     def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return tcf.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
 
@@ -152,7 +152,7 @@ class AdaptiveAvgPool1d(torch.nn.AdaptiveAvgPool1d):
     """
 
     def forward(self, input):
-        return F.adaptive_avg_pool1d(input, self.output_size)
+        return tcf.adaptive_avg_pool1d(input, self.output_size)
 
 
 class AdaptiveAvgPool2d(torch.nn.AdaptiveAvgPool2d):
@@ -165,7 +165,7 @@ class AdaptiveAvgPool2d(torch.nn.AdaptiveAvgPool2d):
     """
 
     def forward(self, input):
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return tcf.adaptive_avg_pool2d(input, self.output_size)
 
 
 class AdaptiveMaxPool1d(torch.nn.AdaptiveMaxPool1d):
@@ -178,7 +178,7 @@ class AdaptiveMaxPool1d(torch.nn.AdaptiveMaxPool1d):
     """
 
     def forward(self, input):
-        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+        return tcf.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool2d(torch.nn.AdaptiveMaxPool2d):
@@ -191,4 +191,4 @@ class AdaptiveMaxPool2d(torch.nn.AdaptiveMaxPool2d):
     """
 
     def forward(self, input):
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return tcf.adaptive_max_pool2d(input, self.output_size, self.return_indices)
