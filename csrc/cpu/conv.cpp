@@ -85,6 +85,14 @@ struct TileSplit {
   int64_t size(int64_t t) const { return base + (t < extra ? 1 : 0); }
 };
 
+// The (channel panel, output row) of a work item within its (image, group), for KB panels and P rows:
+// panel-major order keeps one weight panel across consecutive items, row-major one output row.
+struct PanelRow {
+  int64_t kb, p;
+  PanelRow(int64_t item, int64_t KB, int64_t P, bool panel_major)
+      : kb(panel_major ? (item / P) % KB : item % KB), p(panel_major ? item % P : (item / KB) % P) {}
+};
+
 // Strides of a 4-D tensor, named.
 struct Strides4 {
   int64_t n, c, h, w;
@@ -256,8 +264,9 @@ const TileKernel<T>* pick_row_tile(int64_t Q) {
 
 // The tile for the NCHW route of g (pick_row_tile), or none where the NHWC route does better: when
 // a block of output channels' packed weights (R*S*C/G*mr elements) outgrows 256 KiB (a quarter of
-// a Zen 4 L2), since the NCHW route streams it once per output row (measured: the 3x3 dilation-4 512-channel layer at 28x28
-// took 32 ms this way against 22 ms through NHWC; 3x3 layers of 64 and 256 channels, about even).
+// a Zen 4 L2), since the NCHW route streams it once per output row (measured: the 3x3 dilation-4
+// 512-channel layer at 28x28 took 32 ms this way against 22 ms through NHWC; 3x3 layers of 64 and
+// 256 channels, about even).
 template <typename T>
 const TileKernel<T>* nchw_route_tile(const ConvGeometry& g) {
   const TileKernel<T>* tile = pick_row_tile<T>(g.Q);
@@ -308,8 +317,8 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
   // Consecutive work items share the weight panel when it outweighs the input rows (see conv_forward).
   const bool panel_major = RS * Cg * MR > g.R * (g.Q + (g.S - 1) * g.dw) * Cg;
   parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
-    const int64_t kb = panel_major ? (item / g.P) % KB : item % KB, p = panel_major ? item % g.P : (item / KB) % g.P;
-    const int64_t gi = (item / (KB * g.P)) % g.G;
+    const PanelRow pr(item, KB, g.P, panel_major);
+    const int64_t kb = pr.kb, p = pr.p, gi = (item / (KB * g.P)) % g.G;
     const int64_t n = item / (KB * g.P * g.G), k0 = gi * Kg + kb * MR, mr = std::min(MR, Kg - kb * MR);
     std::vector<const T*> bp(RS);
     for (int64_t block = 0; block < g.Q; block += nb) {
@@ -361,6 +370,44 @@ inline int64_t depthwise_source(int64_t v, int64_t u, int64_t size) {
   if (v < 0 || v % u != 0 || v / u >= size) return -1;
   return v / u;
 }
+
+// The taps of a DepthwisePass that land on the source, for the channels_last paths: per output column
+// ow, its ncols[ow] column taps s[ow*S + b] reading source columns j[ow*S + b]; per output row, its row
+// taps. Output columns all of whose taps land on the source ("full"), when consecutive, read
+// consecutive source pixels sw apart and go to the kernels as one run.
+struct PassTaps {
+  std::vector<int64_t> s, j, ncols;
+  std::vector<char> full;
+  PassTaps(const DepthwisePass& d, bool runs) : s(d.OW * d.S), j(d.OW * d.S), ncols(d.OW), full(d.OW) {
+    for (int64_t ow = 0; ow < d.OW; ++ow) {
+      for (int64_t tap = 0; tap < d.S; ++tap) {
+        const int64_t col = depthwise_source(ow * d.sw - d.left + tap * d.dw, d.uw, d.SW);
+        if (col < 0) continue;
+        s[ow * d.S + ncols[ow]] = tap;
+        j[ow * d.S + ncols[ow]++] = col;
+      }
+      full[ow] = runs && d.uw == 1 && ncols[ow] == d.S;
+    }
+  }
+  // Output columns [ow, ow + run_length(ow)) share their taps' pattern.
+  int64_t run_length(int64_t ow) const {
+    int64_t count = 1;
+    if (full[ow])
+      while (ow + count < int64_t(full.size()) && full[ow + count]) ++count;
+    return count;
+  }
+  // Row taps r of output row oh that land on source rows i, written to (rs, is).
+  static void rows(const DepthwisePass& d, int64_t oh, std::vector<int64_t>& rs, std::vector<int64_t>& is) {
+    rs.clear();
+    is.clear();
+    for (int64_t r = 0; r < d.R; ++r) {
+      const int64_t i = depthwise_source(oh * d.sh - d.top + r * d.dh, d.uh, d.SH);
+      if (i < 0) continue;
+      rs.push_back(r);
+      is.push_back(i);
+    }
+  }
+};
 
 // Size of the zero-padded, spread, phase-split copy of one source plane a DepthwisePass reads
 // (see depthwise_pass): Hb rows of sw phases of L elements.
@@ -432,39 +479,20 @@ void depthwise_pass(const DepthwisePass& d, const at::Tensor& src, const Weight&
         for (int64_t cp = 0; cp < cg; ++cp) wk[(rs * cg + cp) * K + k] = wt(k, cp, rs / d.S, rs % d.S);
     const NhwcView<T> XV = nhwc_source<scalar_t, T>(src, 0, 0);
     const bool direct = std::is_same<scalar_t, T>::value;
-    // Per output column: the taps s that land on a source column j, and whether all do ("full").
-    // Consecutive full columns then read consecutive source pixels, sw apart: one kernel call each.
-    std::vector<int64_t> col_s(d.OW * d.S), col_j(d.OW * d.S), ncols(d.OW);
-    std::vector<char> full(d.OW);
-    for (int64_t ow = 0; ow < d.OW; ++ow) {
-      for (int64_t s = 0; s < d.S; ++s) {
-        const int64_t j = depthwise_source(ow * d.sw - d.left + s * d.dw, d.uw, d.SW);
-        if (j < 0) continue;
-        col_s[ow * d.S + ncols[ow]] = s;
-        col_j[ow * d.S + ncols[ow]++] = j;
-      }
-      full[ow] = direct && d.uw == 1 && ncols[ow] == d.S;
-    }
+    const PassTaps pt(d, /*runs=*/direct);  // a converted output is stored pixel by pixel
     parallel_for(d.N * d.OH, [&](int64_t row) {
       const int64_t n = row / d.OH, oh = row % d.OH;
       std::vector<const T*> px(RS), wv(RS);
       std::vector<T> acc(direct ? 0 : K);
       std::vector<int64_t> rows_r, rows_i;
-      for (int64_t r = 0; r < d.R; ++r) {
-        const int64_t i = depthwise_source(oh * d.sh - d.top + r * d.dh, d.uh, d.SH);
-        if (i < 0) continue;
-        rows_r.push_back(r);
-        rows_i.push_back(i);
-      }
+      PassTaps::rows(d, oh, rows_r, rows_i);
       for (int64_t ow = 0; ow < d.OW;) {
-        int64_t count = 1;
-        if (full[ow])
-          while (ow + count < d.OW && full[ow + count]) ++count;
+        const int64_t count = pt.run_length(ow);
         int64_t taps = 0;
         for (size_t a = 0; a < rows_r.size(); ++a)
-          for (int64_t b = 0; b < ncols[ow]; ++b) {
-            px[taps] = XV.p + n * XV.sn + rows_i[a] * XV.sh + col_j[ow * d.S + b] * XV.sw;
-            wv[taps++] = wk.data() + (rows_r[a] * d.S + col_s[ow * d.S + b]) * cg * K;
+          for (int64_t b = 0; b < pt.ncols[ow]; ++b) {
+            px[taps] = XV.p + n * XV.sn + rows_i[a] * XV.sh + pt.j[ow * d.S + b] * XV.sw;
+            wv[taps++] = wk.data() + (rows_r[a] * d.S + pt.s[ow * d.S + b]) * cg * K;
           }
         T* dst = direct ? reinterpret_cast<T*>(Y + n * ys.n + oh * ys.h + ow * ys.w) : acc.data();
         kern.grouped_pixels(px.data(), wv.data(), taps, K, cg, bias, count, d.sw * XV.sw, ys.w, dst);
@@ -502,8 +530,9 @@ void depthwise_pass(const DepthwisePass& d, const at::Tensor& src, const Weight&
 
 // Depthwise (or narrow-group, channels_last) weight gradient, dw[k, c', r, s] = sum over n, p, q of
 // dy[n, k, p, q] * x[n, source channel, i, j] with (i, j) the forward's source pixel of tap (r, s)
-// and the source channel k / m (depthwise) or (k / cg) * cg + c' (groups of cg channels). Partial sums are kept per chunk of output
-// rows (channels_last) or per image (NCHW) and added in a fixed order.
+// and the source channel k / m (depthwise) or (k / cg) * cg + c' (groups of cg channels). Partial
+// sums are kept per chunk of output rows (channels_last) or per image (NCHW) and added in a fixed
+// order.
 //
 // channels_last dy with m = 1: per output row, the taps that land inside x are accumulated with
 // vectors of channels over runs of consecutive pixels (grouped_grad_pixels). Otherwise per x
@@ -520,39 +549,25 @@ void depthwise_weight_grad(const ConvGeometry& g, const at::Tensor& dy_in, const
   if (dy_in.stride(1) == 1 && m == 1) {
     const NhwcView<T> XV = nhwc_source<scalar_t, T>(x, 0, 0, Slot::input);
     const NhwcView<T> DY = nhwc_source<scalar_t, T>(dy_in, 0, 0, Slot::grad);
-    // Per output column: the taps s that land on an input column j; runs of columns where all do.
-    std::vector<int64_t> col_s(g.Q * g.S), col_j(g.Q * g.S), ncols(g.Q);
-    std::vector<char> full(g.Q);
-    for (int64_t q = 0; q < g.Q; ++q) {
-      for (int64_t s = 0; s < g.S; ++s) {
-        const int64_t j = depthwise_source(q * g.sw - g.pw + s * g.dw, 1, g.W);
-        if (j < 0) continue;
-        col_s[q * g.S + ncols[q]] = s;
-        col_j[q * g.S + ncols[q]++] = j;
-      }
-      full[q] = ncols[q] == g.S;
-    }
+    const PassTaps pt(d, /*runs=*/true);
     const int64_t rows = g.N * g.P, chunks = std::min<int64_t>(rows, 4 * at::get_num_threads());
     std::vector<T> part(chunks * RS * cg * K, T(0));
     parallel_for(chunks, [&](int64_t ch) {
       T* acc = part.data() + ch * RS * cg * K;
       std::vector<const T*> px(RS);
       std::vector<T*> accp(RS);
+      std::vector<int64_t> rows_r, rows_i;
       for (int64_t row = ch * rows / chunks; row < (ch + 1) * rows / chunks; ++row) {
         const int64_t n = row / g.P, p = row % g.P;
+        PassTaps::rows(d, p, rows_r, rows_i);
         for (int64_t q = 0; q < g.Q;) {
-          int64_t count = 1;
-          if (full[q])
-            while (q + count < g.Q && full[q + count]) ++count;
+          const int64_t count = pt.run_length(q);
           int64_t taps = 0;
-          for (int64_t r = 0; r < g.R; ++r) {
-            const int64_t i = depthwise_source(p * g.sh - g.ph + r * g.dh, 1, g.H);
-            if (i < 0) continue;
-            for (int64_t b = 0; b < ncols[q]; ++b) {
-              px[taps] = XV.p + n * XV.sn + i * XV.sh + col_j[q * g.S + b] * XV.sw;
-              accp[taps++] = acc + (r * g.S + col_s[q * g.S + b]) * cg * K;
+          for (size_t a = 0; a < rows_r.size(); ++a)
+            for (int64_t b = 0; b < pt.ncols[q]; ++b) {
+              px[taps] = XV.p + n * XV.sn + rows_i[a] * XV.sh + pt.j[q * g.S + b] * XV.sw;
+              accp[taps++] = acc + (rows_r[a] * g.S + pt.s[q * g.S + b]) * cg * K;
             }
-          }
           kern.grouped_grad_pixels(px.data(), accp.data(), taps, K, cg, DY.p + n * DY.sn + p * DY.sh + q * DY.sw,
                                    count, g.sw * XV.sw, DY.sw);
           q += count;
@@ -662,15 +677,8 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   const bool panel_major = RS * Cg * nb > g.R * (g.Q * g.sw + (g.S - 1) * g.dw) * Cg;
   const TileSplit split(g.Q, MR);
   parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
-    int64_t kb, p;
-    if (panel_major) {
-      p = item % g.P;
-      kb = (item / g.P) % KB;
-    } else {
-      kb = item % KB;
-      p = (item / KB) % g.P;
-    }
-    const int64_t gi = (item / (KB * g.P)) % g.G, n = item / (KB * g.P * g.G);
+    const PanelRow pr(item, KB, g.P, panel_major);
+    const int64_t kb = pr.kb, p = pr.p, gi = (item / (KB * g.P)) % g.G, n = item / (KB * g.P * g.G);
     alignas(64) T acc[kMaxTile];
     std::vector<const T*> bp(RS);
     for (int64_t rs = 0; rs < RS; ++rs) bp[rs] = wp.data() + ((gi * KB + kb) * RS + rs) * Cg * nb;
