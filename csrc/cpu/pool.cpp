@@ -127,6 +127,20 @@ void deinterleave(const E* rows, int64_t p0, int64_t nb, int64_t r0, int64_t r1,
   transpose(rows, nb, (r1 - r0) * DW, nb, dst + p0 * DH * DW + r0 * DW, DH * DW);
 }
 
+// The input rows [lo, hi) of output row oh's windows.
+template <typename Rule>
+Range window_rows(const Rule& rule, int64_t oh) {
+  const Window w = rule.window(oh, 0);
+  return Range{w.h0, w.h1};
+}
+
+// One output pixel whose window is the whole input.
+template <typename Rule>
+bool is_global(const PoolGeometry& g, const Rule& rule) {
+  const Window w = rule.window(0, 0);
+  return g.OH == 1 && g.OW == 1 && w.h0 == 0 && w.h1 == g.H && w.w0 == 0 && w.w1 == g.W;
+}
+
 // The output columns' windows, the same for every output row: columns [w0[ow], w1[ow]).
 struct ColumnWindows {
   std::vector<int64_t> w0, w1;
@@ -151,7 +165,7 @@ std::vector<T> divisor_table(const Rule& rule, int64_t OH, int64_t OW) {
 
 // A dilated window can lie entirely in the padding: its maximum is -inf and its index kEmptyWindow
 // (csrc/shape.h), which the backward skips. (PyTorch returns h0*W + w0 there, outside the window.)
-// Marks the empty windows of one output row so, in ind[ow * C + c].
+// Sets the indices of one output row's empty windows, ind[ow * C + c], to kEmptyWindow.
 inline void mark_empty_windows(const Window& rows, const ColumnWindows& cols, int64_t C, int64_t* ind) {
   for (int64_t ow = 0; ow < int64_t(cols.w0.size()); ++ow)
     if (rows.h0 >= rows.h1 || cols.w0[ow] >= cols.w1[ow]) std::fill(ind + ow * C, ind + (ow + 1) * C, kEmptyWindow);
@@ -175,10 +189,7 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
     });
   } else {
     using S = typename Storage<scalar_t>::type;
-    auto rows = [&](int64_t oh) {
-      const Window w = rule.window(oh, 0);
-      return Range{w.h0, w.h1};
-    };
+    auto rows = [&](int64_t oh) { return window_rows(rule, oh); };
     for_interleaved_bands(g, X, H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t r0, int64_t r1) {
       S* ys = workspace<S>(Slot::grad, (r1 - r0) * OW * nb);
       int64_t* is = workspace<int64_t>(Slot::partials, (r1 - r0) * OW * nb);
@@ -213,8 +224,7 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
                    raw(Y) + (n * OH + oh) * OW * C);
     });
   } else {
-    if (OH == 1 && OW == 1 && rule.window(0, 0).h0 == 0 && rule.window(0, 0).h1 == H &&
-        rule.window(0, 0).w0 == 0 && rule.window(0, 0).w1 == W) {
+    if (is_global(g, rule)) {
       // Global pooling: one contiguous sum per plane.
       const T divisor = static_cast<T>(rule.divisor(0, 0));
       parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
@@ -225,10 +235,7 @@ void avg_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
       return;
     }
     using S = typename Storage<scalar_t>::type;
-    auto rows = [&](int64_t oh) {
-      const Window w = rule.window(oh, 0);
-      return Range{w.h0, w.h1};
-    };
+    auto rows = [&](int64_t oh) { return window_rows(rule, oh); };
     for_interleaved_bands(g, raw(X), H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t r0, int64_t r1) {
       S* ys = workspace<S>(Slot::grad, (r1 - r0) * OW * nb);
       for (int64_t oh = r0; oh < r1; ++oh) {
@@ -253,8 +260,7 @@ void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy,
   const scalar_t* DY = dy.const_data_ptr<scalar_t>();
   T* DX = dx.data_ptr<T>();
   const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW;
-  if (!is_channels_last(dy) && OH == 1 && OW == 1 && rule.window(0, 0).h0 == 0 && rule.window(0, 0).h1 == H &&
-      rule.window(0, 0).w0 == 0 && rule.window(0, 0).w1 == W) {
+  if (!is_channels_last(dy) && is_global(g, rule)) {
     // Global pooling: every element of a plane receives the same share.
     const T divisor = static_cast<T>(rule.divisor(0, 0));
     parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
