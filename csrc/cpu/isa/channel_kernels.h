@@ -292,16 +292,14 @@ static void depthwise_row(const T* const* rows, const T* w, int64_t taps, T bias
     vstore<T>(y + q, a0);
     vstore<T>(y + q + VL, a1);
   }
-  for (; q + VL <= Q; q += VL) {
+  auto one_vector = [&](int64_t q0) {
     V a = V{} + bias;
-    for (int64_t t = 0; t < taps; ++t) a += vload<T>(rows[t] + q) * w[t];
-    vstore<T>(y + q, a);
-  }
+    for (int64_t t = 0; t < taps; ++t) a += vload<T>(rows[t] + q0) * w[t];
+    vstore<T>(y + q0, a);
+  };
+  for (; q + VL <= Q; q += VL) one_vector(q);
   if (q < Q && Q >= VL) {  // the last vector, overlapping the previous one, recomputes a few columns
-    q = Q - VL;
-    V a = V{} + bias;
-    for (int64_t t = 0; t < taps; ++t) a += vload<T>(rows[t] + q) * w[t];
-    vstore<T>(y + q, a);
+    one_vector(Q - VL);
     q = Q;
   }
   for (; q < Q; ++q) {
