@@ -68,7 +68,7 @@ const TileKernel<T>& pick_tile(int64_t columns) {
 }
 
 // Largest mr * nb of any tile (csrc/cpu/isa/tile_*.cpp): the accumulator buffer on the stack.
-constexpr int64_t kMaxTile = 24 * 32;
+constexpr int64_t kMaxTile = 28 * 32;
 
 // n rows split into the fewest tiles of at most mr_max rows, of sizes differing by at most one
 // (56 rows by 12: 12, 11, 11, 11, 11 rather than 12, 12, 12, 12, 8; 14 rows: 7, 7 rather than 12, 2),
@@ -163,21 +163,30 @@ NhwcView<T> nhwc_source(const at::Tensor& x, int64_t ph, int64_t pw, Slot slot =
   return {pack_nhwc<scalar_t, T>(x, ph, pw, Hp, Wp, slot), Hp * Wp * C, Wp * C, C};
 }
 
-// Packs a 4-D tensor src (indexed [row][col][r][s] by `at(row, col, rs)`) into panels
-//   dst[((g*B + b)*RS + rs)*J + j][v] = src(g*rows_g + b*nb + v, g*J + j, rs)   (0 past rows_g)
-// i.e. per group g and panel b: RS taps of J rows of nb columns. Used for the forward weights
-// (columns = output channels) and the input-gradient weights (columns = input channels).
-template <typename T, typename Get>
-std::vector<T> pack_panels(int64_t G, int64_t cols_g, int64_t J, int64_t RS, int64_t nb, const Get& at) {
-  const int64_t B = ceil_div(cols_g, nb);
-  std::vector<T> dst(G * B * RS * J * nb, T(0));
-  parallel_for(G * B, [&](int64_t gb) {
-    const int64_t g = gb / B, b = gb % B;
-    for (int64_t rs = 0; rs < RS; ++rs)
-      for (int64_t j = 0; j < J; ++j) {
-        T* d = dst.data() + ((gb * RS + rs) * J + j) * nb;
-        for (int64_t v = 0; v < nb && b * nb + v < cols_g; ++v) d[v] = static_cast<T>(at(g, b * nb + v, j, rs));
+// Packs the weights w (K, C/G, R, S; any strides) into panels of nb columns for the micro-kernel,
+// columns being output channels (`over_inputs` false: the forward) or input channels (true: the
+// input gradient), the other channel dimension being the reduction index j:
+//   dst[((g*B + b)*RS + rs)*J + j][v] = w[g*Kg + k, c, r, s]   (0 past the group's last column)
+// with (k, c) = (b*nb + v, j) or (j, b*nb + v). Each item reads the R*S taps of nb filters, which
+// lie together in w, and writes them to their RS rows. The result lives in workspace Slot::weights.
+template <typename T, typename scalar_t>
+const T* pack_panels(const scalar_t* w, const Strides4& ws, int64_t G, int64_t Kg, int64_t Cg, int64_t R, int64_t S,
+                     int64_t nb, bool over_inputs) {
+  const int64_t cols_g = over_inputs ? Cg : Kg, J = over_inputs ? Kg : Cg, B = ceil_div(cols_g, nb), RS = R * S;
+  T* dst = workspace<T>(Slot::weights, G * B * RS * J * nb);
+  parallel_for(G * B * J, [&](int64_t item) {
+    const int64_t j = item % J, gb = item / J, g = gb / B, b = gb % B;
+    T* d = dst + (gb * RS * J + j) * nb;
+    for (int64_t v = 0; v < nb; ++v) {
+      const int64_t col = b * nb + v;
+      if (col >= cols_g) {
+        for (int64_t rs = 0; rs < RS; ++rs) d[rs * J * nb + v] = T(0);
+        continue;
       }
+      const scalar_t* src = w + (g * Kg + (over_inputs ? j : col)) * ws.n + (over_inputs ? col : j) * ws.c;
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t s = 0; s < S; ++s) d[(r * S + s) * J * nb + v] = static_cast<T>(src[r * ws.h + s * ws.w]);
+    }
   });
   return dst;
 }
@@ -309,9 +318,7 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
   }
   const T* Wt = w.const_data_ptr<T>();
   const Strides4 ws(w);
-  std::vector<T> wp = pack_panels<T>(g.G, Kg, Cg, RS, MR, [&](int64_t gi, int64_t k, int64_t c, int64_t rs) {
-    return Wt[(gi * Kg + k) * ws.n + c * ws.c + (rs / g.S) * ws.h + (rs % g.S) * ws.w];
-  });
+  const T* wp = pack_panels<T>(Wt, ws, g.G, Kg, Cg, g.R, g.S, MR, false);
   std::vector<int64_t> a_off(RS);
   for (int64_t t = 0; t < RS; ++t) a_off[t] = t * Cg * MR;
   // Consecutive work items share the weight panel when it outweighs the input rows (see conv_forward).
@@ -326,7 +333,7 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
       for (int64_t r = 0; r < g.R; ++r)
         for (int64_t s = 0; s < g.S; ++s)
           bp[r * g.S + s] = X + n * sn + gi * Cg * sc + (p + r * g.dh) * sh + q0 + s * g.dw;
-      TileArgs<T> args{wp.data() + (gi * KB + kb) * RS * Cg * MR, 1, MR, a_off.data(), bp.data(), sc, RS, Cg,
+      TileArgs<T> args{wp + (gi * KB + kb) * RS * Cg * MR, 1, MR, a_off.data(), bp.data(), sc, RS, Cg,
                        Y + n * ys.n + k0 * ys.c + p * ys.h + q0, ys.c, nb, bias ? bias + k0 : nullptr, nullptr, false};
       tile.fn(mr, args);
     }
@@ -664,9 +671,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
 
   const TileKernel<T>& tile = pick_tile<T>(Kg);
   const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, nb);
-  std::vector<T> wp = pack_panels<T>(g.G, Kg, Cg, RS, nb, [&](int64_t gi, int64_t k, int64_t c, int64_t rs) {
-    return Wt[(gi * Kg + k) * ws.n + c * ws.c + (rs / g.S) * ws.h + (rs % g.S) * ws.w];
-  });
+  const T* wp = pack_panels<T>(Wt, ws, g.G, Kg, Cg, g.R, g.S, nb, false);
   std::vector<int64_t> a_off(RS);
   for (int64_t r = 0; r < g.R; ++r)
     for (int64_t s = 0; s < g.S; ++s) a_off[r * g.S + s] = r * g.dh * X.sh + s * g.dw * X.sw;
@@ -681,7 +686,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     const int64_t kb = pr.kb, p = pr.p, gi = (item / (KB * g.P)) % g.G, n = item / (KB * g.P * g.G);
     alignas(64) T acc[kMaxTile];
     std::vector<const T*> bp(RS);
-    for (int64_t rs = 0; rs < RS; ++rs) bp[rs] = wp.data() + ((gi * KB + kb) * RS + rs) * Cg * nb;
+    for (int64_t rs = 0; rs < RS; ++rs) bp[rs] = wp + ((gi * KB + kb) * RS + rs) * Cg * nb;
     const int64_t cols = std::min(nb, Kg - kb * nb), c0 = gi * Kg + kb * nb;
     const T* row = X.p + n * X.sn + p * g.sh * X.sh + gi * Cg;
     for (int64_t t = 0; t < split.count; ++t) {
@@ -780,9 +785,7 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
   const TileKernel<T>& tile = pick_tile<T>(Cg);
   const int64_t nb = tile.nb, MR = tile.mr_max, CB = ceil_div(Cg, nb);
   // Panels over input channels: wt[g][cb][rs][k][v] = w[g*Kg + k, cb*nb + v, r, s].
-  std::vector<T> wt = pack_panels<T>(g.G, Cg, Kg, RS, nb, [&](int64_t gi, int64_t c, int64_t k, int64_t rs) {
-    return Wt[(gi * Kg + k) * ws.n + c * ws.c + (rs / g.S) * ws.h + (rs % g.S) * ws.w];
-  });
+  const T* wt = pack_panels<T>(Wt, ws, g.G, Kg, Cg, g.R, g.S, nb, true);
   const bool direct = std::is_same<scalar_t, T>::value && xs.c == 1;
   parallel_for(g.N * g.H * g.G * CB, [&](int64_t item) {
     const int64_t cb = item % CB, gi = (item / CB) % g.G, h = (item / (CB * g.G)) % g.H;
@@ -797,7 +800,7 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
       bp.clear();
       for (const Tap& t : taps) {
         a_off.push_back(t.oh * row_stride + (cp.left + t.ow0) * K + gi * Kg);
-        bp.push_back(wt.data() + ((gi * CB + cb) * RS + t.rs) * Kg * nb);
+        bp.push_back(wt + ((gi * CB + cb) * RS + t.rs) * Kg * nb);
       }
       const int64_t count = ceil_div(g.W - res, g.sw);  // input columns res, res+sw, ...
       const TileSplit split(count, MR);

@@ -17,7 +17,7 @@
 namespace torchconv {
 namespace cpu {
 
-enum class Slot { input = 0, grad = 1, partials = 2, count = 3 };
+enum class Slot { input = 0, grad = 1, partials = 2, weights = 3, count = 4 };
 
 // Asks the kernel to back a fresh, not yet touched buffer with transparent huge pages, where the
 // system grants them on request: a large output then costs one page fault per 2 MiB instead of one

@@ -8,8 +8,8 @@
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #define TC_ISA_NS avx512
 #define TC_VBYTES 64
-#define TC_MR_WIDE 12
-#define TC_MR_NARROW 24
+#define TC_MR_WIDE 14
+#define TC_MR_NARROW 28
 #include "tile_kernel.h"
 #include "channel_kernels.h"
 #include "transpose.h"

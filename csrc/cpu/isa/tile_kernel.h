@@ -20,6 +20,10 @@ static void tile(const TileArgs<T>& p) {
   typedef typename VecOf<T>::type V;
   constexpr int VL = sizeof(V) / sizeof(T);
   constexpr int NB = VL * NV;
+  // Row i is read at base[i / kRowsPerBase] + (i % kRowsPerBase) * sa: one pointer per four rows
+  // plus three index registers (0, sa, 2*sa, 3*sa), where one pointer per row would spill the
+  // general-purpose registers of a 12- or 24-row tile to the stack inside the inner loop.
+  constexpr int kRowsPerBase = 4, kBases = (MR + kRowsPerBase - 1) / kRowsPerBase;
   V c[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i)
@@ -27,7 +31,9 @@ static void tile(const TileArgs<T>& p) {
     for (int v = 0; v < NV; ++v) c[i][v] = V{};
   const int64_t sa = p.sa, sj = p.sj, ldb = p.ldb, J = p.J;
   for (int64_t t = 0; t < p.nt; ++t) {
-    const T* a = p.A + p.a_off[t];
+    const T* base[kBases];
+#pragma GCC unroll 8
+    for (int k = 0; k < kBases; ++k) base[k] = p.A + p.a_off[t] + k * kRowsPerBase * sa;
     const T* bt = p.b[t];
     for (int64_t j = 0; j < J; ++j) {
       V bv[NV];
@@ -35,11 +41,12 @@ static void tile(const TileArgs<T>& p) {
       for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const V*>(bt + v * VL);
 #pragma GCC unroll 32
       for (int i = 0; i < MR; ++i) {
-        const T x = a[i * sa];
+        const T x = base[i / kRowsPerBase][(i % kRowsPerBase) * sa];
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) c[i][v] += x * bv[v];
       }
-      a += sj;
+#pragma GCC unroll 8
+      for (int k = 0; k < kBases; ++k) base[k] += sj;
       bt += ldb;
     }
   }
