@@ -290,6 +290,27 @@ def test_narrow_group_conv2d(case, layout, dtype, device):
     check_against_torch(ours, theirs, [x, w, seeded_randn(groups * cg, 2)], device=device, dtype=dtype)
 
 
+# Reductions over enough channels that the NCHW route takes them in chunks accumulated into the
+# output, on rows that are no multiple of the tile width (the last block of a row overlaps the one
+# before it); the last case's input gradient is such a reduction over its 300 output channels.
+CHANNEL_CHUNK_CASES = [
+    # (input shape, weight shape, padding, groups)
+    ((2, 600, 5, 7), (100, 600, 1, 1), 0, 1),
+    ((2, 300, 6, 19), (40, 300, 3, 3), 1, 1),
+    ((1, 400, 4, 21), (64, 200, 3, 3), 1, 2),
+    ((2, 64, 6, 19), (300, 64, 3, 3), 1, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case", CHANNEL_CHUNK_CASES, ids=[f"case{i}" for i in range(len(CHANNEL_CHUNK_CASES))])
+def test_conv2d_channel_chunks(case, dtype, device):
+    x_shape, w_shape, padding, groups = case
+    x, w, b = seeded_randn(x_shape, 0), seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
+    ours, theirs = conv2d_fns(1, padding, 1, groups)
+    check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
+
+
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "sliced"])
 @pytest.mark.parametrize("hw", [(7, 5), (1, 9), (4, 4)], ids=str)
 def test_pointwise_conv2d(hw, layout, device):

@@ -167,25 +167,46 @@ NhwcView<T> nhwc_source(const at::Tensor& x, int64_t ph, int64_t pw, Slot slot =
 // columns being output channels (`over_inputs` false: the forward) or input channels (true: the
 // input gradient), the other channel dimension being the reduction index j:
 //   dst[((g*B + b)*RS + rs)*J + j][v] = w[g*Kg + k, c, r, s]   (0 past the group's last column)
-// with (k, c) = (b*nb + v, j) or (j, b*nb + v). Each item reads the R*S taps of nb filters, which
-// lie together in w, and writes them to their RS rows. The result lives in workspace Slot::weights.
+// with (k, c) = (b*nb + v, j) or (j, b*nb + v). An item packs a block of up to 256 j for the nb
+// columns of one panel, its inner loop walking along whichever of j and v is closer in w: w is then
+// read in long contiguous runs that the hardware prefetches, where hopping between filters (4 KiB
+// apart for 1024 channels) waits on memory for every cache line (measured: 0.5 ms of a 6 ms 1x1
+// convolution of 1024 channels).
 template <typename T, typename scalar_t>
 const T* pack_panels(const scalar_t* w, const Strides4& ws, int64_t G, int64_t Kg, int64_t Cg, int64_t R, int64_t S,
                      int64_t nb, bool over_inputs) {
   const int64_t cols_g = over_inputs ? Cg : Kg, J = over_inputs ? Kg : Cg, B = ceil_div(cols_g, nb), RS = R * S;
+  const int64_t stride_j = over_inputs ? ws.n : ws.c, stride_v = over_inputs ? ws.c : ws.n;
+  constexpr int64_t kBlock = 256;
+  const int64_t JB = ceil_div(J, kBlock);
   T* dst = workspace<T>(Slot::weights, G * B * RS * J * nb);
-  parallel_for(G * B * J, [&](int64_t item) {
-    const int64_t j = item % J, gb = item / J, g = gb / B, b = gb % B;
-    T* d = dst + (gb * RS * J + j) * nb;
-    for (int64_t v = 0; v < nb; ++v) {
+  parallel_for(G * B * JB, [&](int64_t item) {
+    const int64_t gb = item / JB, g = gb / B, b = gb % B, j0 = (item % JB) * kBlock, j1 = std::min(J, j0 + kBlock);
+    T* panel = dst + gb * RS * J * nb;
+    const scalar_t* src = w + g * Kg * ws.n;
+    auto copy = [&](int64_t j, int64_t v) {
       const int64_t col = b * nb + v;
+      T* d = panel + j * nb + v;
       if (col >= cols_g) {
-        for (int64_t rs = 0; rs < RS; ++rs) d[rs * J * nb + v] = T(0);
-        continue;
+        for (int64_t rs = 0; rs < RS; ++rs) d[rs * J * nb] = T(0);
+        return;
       }
-      const scalar_t* src = w + (g * Kg + (over_inputs ? j : col)) * ws.n + (over_inputs ? col : j) * ws.c;
+      const scalar_t* f = src + j * stride_j + col * stride_v;
       for (int64_t r = 0; r < R; ++r)
-        for (int64_t s = 0; s < S; ++s) d[(r * S + s) * J * nb + v] = static_cast<T>(src[r * ws.h + s * ws.w]);
+        for (int64_t s = 0; s < S; ++s) d[(r * S + s) * J * nb] = static_cast<T>(f[r * ws.h + s * ws.w]);
+    };
+    if constexpr (std::is_same<scalar_t, T>::value) {
+      if (RS == 1 && stride_j == 1 && (b + 1) * nb <= cols_g) {  // a 1x1 panel is a transposed block of w
+        transpose(src + b * nb * stride_v + j0, stride_v, nb, j1 - j0, panel + j0 * nb, nb);
+        return;
+      }
+    }
+    if (stride_j <= stride_v) {
+      for (int64_t v = 0; v < nb; ++v)
+        for (int64_t j = j0; j < j1; ++j) copy(j, v);
+    } else {
+      for (int64_t j = j0; j < j1; ++j)
+        for (int64_t v = 0; v < nb; ++v) copy(j, v);
     }
   });
   return dst;
@@ -321,21 +342,46 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
   const T* wp = pack_panels<T>(Wt, ws, g.G, Kg, Cg, g.R, g.S, MR, false);
   std::vector<int64_t> a_off(RS);
   for (int64_t t = 0; t < RS; ++t) a_off[t] = t * Cg * MR;
-  // Consecutive work items share the weight panel when it outweighs the input rows (see conv_forward).
-  const bool panel_major = RS * Cg * MR > g.R * (g.Q + (g.S - 1) * g.dw) * Cg;
-  parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
-    const PanelRow pr(item, KB, g.P, panel_major);
-    const int64_t kb = pr.kb, p = pr.p, gi = (item / (KB * g.P)) % g.G;
-    const int64_t n = item / (KB * g.P * g.G), k0 = gi * Kg + kb * MR, mr = std::min(MR, Kg - kb * MR);
+  const int64_t QB = ceil_div(g.Q, nb), window = g.R * (nb + (g.S - 1) * g.dw);
+  int64_t cc = Cg;  // input channels per chunk
+  while (cc > 16 && (RS * cc * Kg * int64_t(sizeof(T)) > (int64_t(384) << 10) || window * cc * int64_t(sizeof(T)) > (int64_t(40) << 10)))
+    cc = ceil_div(cc, 2);
+  // Rows are cut into runs of column blocks only as far as needed for a few items per thread.
+  const int64_t rows = g.N * g.G * g.P;
+  const int64_t runs = std::min(QB, ceil_div(8 * int64_t(at::get_num_threads()), rows)), run = ceil_div(QB, runs);
+  // With several chunks, the last block of a row, shifted left to end at Q, would add the chunks'
+  // sums twice to the columns it shares with the block before it: it is summed over all chunks in
+  // a local tile instead, and only the columns it alone covers are written.
+  const bool chunked = cc < Cg;
+  const int64_t shifted = g.Q % nb != 0 && chunked ? QB - 1 : QB;
+  parallel_for(rows * runs, [&](int64_t item) {
+    const int64_t b0 = (item % runs) * run, b1 = std::min(QB, b0 + run);
+    const int64_t p = (item / runs) % g.P, gi = (item / (runs * g.P)) % g.G, n = item / (runs * g.P * g.G);
     std::vector<const T*> bp(RS);
-    for (int64_t block = 0; block < g.Q; block += nb) {
-      const int64_t q0 = std::min(block, g.Q - nb);
+    alignas(64) T acc[kMaxTile];
+    // One tile: output channels kb*MR.., columns q0.., input channels c0..c0+J, into C (row stride ldc).
+    auto block = [&](int64_t kb, int64_t q0, int64_t c0, T* C, int64_t ldc, bool accumulate) {
       for (int64_t r = 0; r < g.R; ++r)
         for (int64_t s = 0; s < g.S; ++s)
-          bp[r * g.S + s] = X + n * sn + gi * Cg * sc + (p + r * g.dh) * sh + q0 + s * g.dw;
-      TileArgs<T> args{wp + (gi * KB + kb) * RS * Cg * MR, 1, MR, a_off.data(), bp.data(), sc, RS, Cg,
-                       Y + n * ys.n + k0 * ys.c + p * ys.h + q0, ys.c, nb, bias ? bias + k0 : nullptr, nullptr, false};
-      tile.fn(mr, args);
+          bp[r * g.S + s] = X + n * sn + (gi * Cg + c0) * sc + (p + r * g.dh) * sh + q0 + s * g.dw;
+      const int64_t k0 = gi * Kg + kb * MR;
+      TileArgs<T> args{wp + (gi * KB + kb) * RS * Cg * MR + c0 * MR, 1, MR, a_off.data(), bp.data(), sc, RS,
+                       std::min(cc, Cg - c0), C, ldc, nb, bias && c0 == 0 ? bias + k0 : nullptr, nullptr, accumulate};
+      tile.fn(std::min(MR, Kg - kb * MR), args);
+    };
+    T* const y_row = Y + n * ys.n + gi * Kg * ys.c + p * ys.h;
+    for (int64_t c0 = 0; c0 < Cg; c0 += cc)
+      for (int64_t qb = b0; qb < std::min(b1, shifted); ++qb) {
+        const int64_t q0 = std::min(qb * nb, g.Q - nb);
+        for (int64_t kb = 0; kb < KB; ++kb) block(kb, q0, c0, y_row + kb * MR * ys.c + q0, ys.c, c0 > 0);
+      }
+    if (shifted < b1) {
+      const int64_t q0 = g.Q - nb, own = shifted * nb - q0;
+      for (int64_t kb = 0; kb < KB; ++kb) {
+        for (int64_t c0 = 0; c0 < Cg; c0 += cc) block(kb, q0, c0, acc, nb, c0 > 0);
+        for (int64_t i = 0; i < std::min(MR, Kg - kb * MR); ++i)
+          std::copy(acc + i * nb + own, acc + (i + 1) * nb, y_row + (kb * MR + i) * ys.c + q0 + own);
+      }
     }
   });
 }

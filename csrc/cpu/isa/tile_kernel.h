@@ -5,7 +5,7 @@
 //   TC_MR_WIDE      rows of the two-vector-wide tile
 //   TC_MR_NARROW    rows of the one-vector-wide tile
 // under a `#pragma GCC target` for the ISA. Register budget: the wide tile holds 2*MR accumulators
-// plus two B vectors and one broadcast (AVX-512: 12x2 of 32 zmm; AVX2 and SSE: 6x2 of 16).
+// plus two B vectors and one broadcast (AVX-512: 14x2 of 32 zmm; AVX2 and SSE: 6x2 of 16).
 // The inner loop loads nb contiguous B elements, broadcasts one A element per row and issues one FMA
 // per accumulator vector: 2*MR FMAs per 2 vector loads and MR scalar broadcasts. Biases and the
 // optional accumulation into C are applied once, when the tile is stored.
