@@ -55,6 +55,8 @@ def worker(rank, port, path):
         train(model, rank, WORLD)
         if rank == 0:
             torch.save(model.module.state_dict(), path)
+        # Both ranks leave together: one tearing down gloo while the other still runs aborts the other.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
