@@ -290,15 +290,16 @@ def test_narrow_group_conv2d(case, layout, dtype, device):
     check_against_torch(ours, theirs, [x, w, seeded_randn(groups * cg, 2)], device=device, dtype=dtype)
 
 
-# Reductions over enough channels that the NCHW route takes them in chunks accumulated into the
-# output, on rows that are no multiple of the tile width (the last block of a row overlaps the one
-# before it); the last case's input gradient is such a reduction over its 300 output channels.
+# Reductions over enough channels that the NCHW route (1x1 layers, and others with few output
+# channels per group) takes them in chunks accumulated into the output, with blocks of columns that
+# cross rows and a last block that overlaps the one before it; the last case's input gradient is
+# such a reduction over its 300 output channels.
 CHANNEL_CHUNK_CASES = [
     # (input shape, weight shape, padding, groups)
     ((2, 600, 5, 7), (100, 600, 1, 1), 0, 1),
-    ((2, 300, 6, 19), (40, 300, 3, 3), 1, 1),
-    ((1, 400, 4, 21), (64, 200, 3, 3), 1, 2),
-    ((2, 64, 6, 19), (300, 64, 3, 3), 1, 1),
+    ((2, 300, 6, 19), (20, 300, 3, 3), 1, 1),
+    ((1, 400, 4, 21), (40, 200, 3, 3), 1, 2),
+    ((2, 20, 6, 19), (300, 20, 3, 3), 1, 1),
 ]
 
 

@@ -7,9 +7,9 @@
 // bfloat16 and materialises the padding, so the inner loops never branch on borders. Copies live in
 // per-thread workspaces (workspace.h) reused across calls; NCHW rows are converted by the blocked
 // transposition. Weights are packed once per call into panels of nb output columns (nb = one or two
-// vector lengths) read contiguously by the micro-kernel. Stride-1 convolutions with NCHW outputs
-// take a transposed route (conv_forward_nchw) that needs no layout conversion at all; 1x1 ones run
-// on whole planes as single rows (flatten_pointwise).
+// vector lengths) read contiguously by the micro-kernel. Stride-1 1x1 convolutions with NCHW
+// outputs, and those with few output channels per group, take a transposed route
+// (conv_forward_nchw) that needs no layout conversion at all (nchw_route_tile says when).
 //
 // Algorithm. Every pass is one register-blocked micro-kernel (csrc/cpu/isa.h, one tile = mr rows x
 // nb columns of accumulators, reduced over taps x J):
@@ -28,13 +28,14 @@
 // plane buffers and a row kernel vectorised over output columns; channels_last pixels with vectors
 // of channels, narrow groups by shuffling each input vector within its groups.
 //
-// Blocking. Work items are (image, output row, group, channel panel) for the forward and the input
-// gradient: the R input rows of an item stay in L1/L2 while the panel's packed weights (R*S*C/G*nb
+// Blocking. Work items of the NHWC forward and input gradient are (image, output row, group, channel
+// panel): the R input rows of an item stay in L1/L2 while the panel's packed weights (R*S*C/G*nb
 // elements) are reused across the row; consecutive items share whichever of the two is larger. A row
 // is cut into tiles of balanced sizes (TileSplit). The micro-kernel stores straight into
-// channels_last outputs and through a small transposing copy into NCHW ones. The weight gradient
-// sweeps every tile over blocks of output rows sized so that their input rows and gradient panels
-// stay in L2.
+// channels_last outputs and through a small transposing copy into NCHW ones. NHWC copies whose pixel
+// step would be a multiple of 2 KiB are spaced one cache line further (nhwc_source). The NCHW route
+// blocks its own way (conv_forward_nchw). The weight gradient sweeps every tile over blocks of output
+// rows sized so that their input rows and gradient panels stay in L2.
 #include <ATen/ATen.h>
 #include <ATen/OpMathType.h>
 #include <torch/library.h>
@@ -292,36 +293,38 @@ std::vector<double> bias_values(const c10::optional<at::Tensor>& bias) {
 // ---------------------------------------------------------------------------------------------
 // Forward
 
-// The tile for rows of Q output pixels in NCHW: one no wider than the row, wasting fewer columns in
-// the last block, or none if both waste more than a third (short rows are better served by NHWC).
-template <typename T>
-const TileKernel<T>* pick_row_tile(int64_t Q) {
-  const auto& k = tiles<T>();
-  auto waste = [&](const TileKernel<T>& t) {
-    return t.nb > Q ? 1e9 : double(ceil_div(Q, t.nb) * t.nb) / double(Q);
-  };
-  const TileKernel<T>* best = waste(k.wide) <= waste(k.narrow) ? &k.wide : &k.narrow;
-  return waste(*best) <= 1.34 ? best : nullptr;
-}
-
-// The tile for the NCHW route of g (pick_row_tile), or none where the NHWC route does better: when
-// a block of output channels' packed weights (R*S*C/G*mr elements) outgrows 256 KiB (a quarter of
-// a Zen 4 L2), since the NCHW route streams it once per output row (measured: the 3x3 dilation-4
-// 512-channel layer at 28x28 took 32 ms this way against 22 ms through NHWC; 3x3 layers of 64 and
-// 256 channels, about even).
+// The tile for the NCHW route of g, or none where the NHWC route (transposing copies in and out)
+// does better. Measured on Zen 4: the NCHW route is 1.5-2x faster for 1x1 layers of 64-256 channels
+// and for filters over few output channels (LeNet's 5x5 of 6), which would leave NHWC tiles' columns
+// empty, while the NHWC route is 5-40% faster for 3x3 layers of 64-256 channels. So the route takes
+// 1x1 layers and layers whose NHWC tiles would fill less than 3/4 of their columns. Of the two tiles,
+// it uses the one computing fewer columns of the flat grid (P rows of Q outputs at the pitch of the
+// padded input, see conv_forward_nchw), none if both compute a third more than the P*Q outputs, or
+// if the tile's block of output channels has more packed weights (R*S*C/G*mr elements) than
+// 256 KiB, a quarter of a Zen 4 L2.
 template <typename T>
 const TileKernel<T>* nchw_route_tile(const ConvGeometry& g) {
-  const TileKernel<T>* tile = pick_row_tile<T>(g.Q);
-  const int64_t panel_bytes = g.R * g.S * (g.C / g.G) * (tile ? tile->mr_max : 0) * int64_t(sizeof(T));
-  return panel_bytes > (int64_t(256) << 10) ? nullptr : tile;
+  const int64_t Kg = g.K / g.G, nhwc_nb = pick_tile<T>(Kg).nb;
+  if (g.R * g.S > 1 && 4 * Kg >= 3 * ceil_div(Kg, nhwc_nb) * nhwc_nb) return nullptr;
+  const auto& k = tiles<T>();
+  const int64_t L = (g.P - 1) * (g.W + 2 * g.pw) + g.Q;
+  auto waste = [&](const TileKernel<T>& t) {
+    return t.nb > g.Q ? 1e9 : double(ceil_div(L, t.nb) * t.nb) / double(g.P * g.Q);
+  };
+  const TileKernel<T>* tile = waste(k.wide) <= waste(k.narrow) ? &k.wide : &k.narrow;
+  const int64_t panel_bytes = g.R * g.S * (g.C / g.G) * tile->mr_max * int64_t(sizeof(T));
+  return waste(*tile) > 1.34 || panel_bytes > (int64_t(256) << 10) ? nullptr : tile;
 }
 
 // Stride-1 forward straight into an NCHW output: rows = output channels, columns = nb consecutive
-// output pixels of one row, so each B panel row is a contiguous run of an input row and the output
-// tile is stored without transposition. The last column block of a row is shifted left to end at Q
-// (recomputing a few columns) so no read or write passes the row. Unpadded inputs are read in place;
-// padded ones are copied once into a zero-padded NCHW buffer. Weights are packed as
-// [group][block of mr_max output channels][r][s][c][mr_max].
+// outputs of the flat grid (below), so each B panel row is a contiguous run of an input plane and
+// tiles within one output row are stored without transposition. Unpadded inputs whose rows follow
+// each other are read in place; others are copied once into a zero-padded NCHW buffer. Weights are
+// packed as [group][block of mr_max output channels][r][s][c][mr_max].
+// Blocking: a work item is a run of column blocks of one (image, group); input channels are taken
+// in chunks (their weights for all output channels within ~384 KiB, so they stay in L2 across the
+// run, and a block's input window within ~40 KiB of L1), then blocks, then every block of output
+// channels, which all reuse the block's input window. Chunks after the first accumulate.
 template <typename T>
 void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w, const T* bias, T* Y,
                        const Strides4& ys, const TileKernel<T>& tile) {
@@ -330,7 +333,7 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
   const Strides4 xs(x);
   const T* X = x.const_data_ptr<T>();
   int64_t sn = xs.n, sc = xs.c, sh = xs.h;  // strides of the (padded) source; its columns are contiguous
-  if (g.ph > 0 || g.pw > 0 || xs.w != 1) {
+  if (g.ph > 0 || g.pw > 0 || xs.w != 1 || (g.H > 1 && xs.h != g.W)) {
     const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
     T* XP = workspace<T>(Slot::input, g.N * C * Hp * Wp);
     parallel_for(g.N * C, [&](int64_t nc) {
@@ -354,45 +357,64 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
   const T* wp = pack_panels<T>(Wt, ws, g.G, Kg, Cg, g.R, g.S, MR, false);
   std::vector<int64_t> a_off(RS);
   for (int64_t t = 0; t < RS; ++t) a_off[t] = t * Cg * MR;
-  const int64_t QB = ceil_div(g.Q, nb), window = g.R * (nb + (g.S - 1) * g.dw);
+  // The flat grid: output (p, q) is column f = p*sh + q of one long row per plane, reading input
+  // column f + r*dh*sh + s*dw; columns with q >= Q are computed and dropped. A block of nb columns
+  // then crosses rows instead of being shifted back at the end of every row.
+  const int64_t L = (g.P - 1) * sh + g.Q, QB = ceil_div(L, nb), window = g.R * (nb + (g.S - 1) * g.dw);
   int64_t cc = Cg;  // input channels per chunk
   while (cc > 16 && (RS * cc * Kg * int64_t(sizeof(T)) > (int64_t(384) << 10) || window * cc * int64_t(sizeof(T)) > (int64_t(40) << 10)))
     cc = ceil_div(cc, 2);
-  // Rows are cut into runs of column blocks only as far as needed for a few items per thread.
-  const int64_t rows = g.N * g.G * g.P;
-  const int64_t runs = std::min(QB, ceil_div(8 * int64_t(at::get_num_threads()), rows)), run = ceil_div(QB, runs);
-  // With several chunks, the last block of a row, shifted left to end at Q, would add the chunks'
-  // sums twice to the columns it shares with the block before it: it is summed over all chunks in
-  // a local tile instead, and only the columns it alone covers are written.
-  const bool chunked = cc < Cg;
-  const int64_t shifted = g.Q % nb != 0 && chunked ? QB - 1 : QB;
-  parallel_for(rows * runs, [&](int64_t item) {
+  // Planes are cut into runs of column blocks only as far as needed for a few items per thread.
+  const int64_t planes = g.N * g.G;
+  const int64_t runs = std::min(QB, ceil_div(8 * int64_t(at::get_num_threads()), planes)), run = ceil_div(QB, runs);
+  // The last block, shifted left to end at L, overlaps the one before it: it is summed over all
+  // chunks in a local tile and writes only the columns past that block, so no chunk is added twice.
+  const int64_t last = QB - 1, last_f0 = L - nb;
+  parallel_for(planes * runs, [&](int64_t item) {
     const int64_t b0 = (item % runs) * run, b1 = std::min(QB, b0 + run);
-    const int64_t p = (item / runs) % g.P, gi = (item / (runs * g.P)) % g.G, n = item / (runs * g.P * g.G);
+    const int64_t gi = (item / runs) % g.G, n = item / (runs * g.G);
     std::vector<const T*> bp(RS);
     alignas(64) T acc[kMaxTile];
-    // One tile: output channels kb*MR.., columns q0.., input channels c0..c0+J, into C (row stride ldc).
-    auto block = [&](int64_t kb, int64_t q0, int64_t c0, T* C, int64_t ldc, bool accumulate) {
+    // One tile: output channels kb*MR.., flat columns f0.., input channels c0..c0+cc, into C (row stride ldc).
+    auto block = [&](int64_t kb, int64_t f0, int64_t c0, T* C, int64_t ldc, bool accumulate) {
       for (int64_t r = 0; r < g.R; ++r)
         for (int64_t s = 0; s < g.S; ++s)
-          bp[r * g.S + s] = X + n * sn + (gi * Cg + c0) * sc + (p + r * g.dh) * sh + q0 + s * g.dw;
+          bp[r * g.S + s] = X + n * sn + (gi * Cg + c0) * sc + r * g.dh * sh + f0 + s * g.dw;
       const int64_t k0 = gi * Kg + kb * MR;
       TileArgs<T> args{wp + (gi * KB + kb) * RS * Cg * MR + c0 * MR, 1, MR, a_off.data(), bp.data(), sc, RS,
                        std::min(cc, Cg - c0), C, ldc, nb, bias && c0 == 0 ? bias + k0 : nullptr, nullptr, accumulate};
       tile.fn(std::min(MR, Kg - kb * MR), args);
     };
-    T* const y_row = Y + n * ys.n + gi * Kg * ys.c + p * ys.h;
-    for (int64_t c0 = 0; c0 < Cg; c0 += cc)
-      for (int64_t qb = b0; qb < std::min(b1, shifted); ++qb) {
-        const int64_t q0 = std::min(qb * nb, g.Q - nb);
-        for (int64_t kb = 0; kb < KB; ++kb) block(kb, q0, c0, y_row + kb * MR * ys.c + q0, ys.c, c0 > 0);
+    T* const y_plane = Y + n * ys.n + gi * Kg * ys.c;
+    // Writes (or adds) acc's columns [from, nb) of a block at f0 to the output, dropping q >= Q.
+    auto scatter = [&](int64_t kb, int64_t f0, int64_t from, bool add) {
+      for (int64_t i = 0; i < std::min(MR, Kg - kb * MR); ++i) {
+        T* y = y_plane + (kb * MR + i) * ys.c;
+        for (int64_t f = f0 + from; f < f0 + nb;) {
+          const int64_t p = f / sh, q = f % sh, end = std::min(f0 + nb, p * sh + g.Q);
+          const T* a = acc + i * nb + (f - f0);
+          T* o = y + p * ys.h + q;
+          for (int64_t e = 0; e < end - f; ++e) o[e] = add ? o[e] + a[e] : a[e];
+          f = (p + 1) * sh;
+        }
       }
-    if (shifted < b1) {
-      const int64_t q0 = g.Q - nb, own = shifted * nb - q0;
+    };
+    for (int64_t c0 = 0; c0 < Cg; c0 += cc)
+      for (int64_t qb = b0; qb < std::min(b1, last); ++qb) {
+        const int64_t f0 = qb * nb, p = f0 / sh, q = f0 % sh;
+        for (int64_t kb = 0; kb < KB; ++kb) {
+          if (q + nb <= g.Q) {  // within one output row: straight into the output
+            block(kb, f0, c0, y_plane + kb * MR * ys.c + p * ys.h + q, ys.c, c0 > 0);
+          } else {
+            block(kb, f0, c0, acc, nb, false);
+            scatter(kb, f0, 0, c0 > 0);
+          }
+        }
+      }
+    if (b1 == QB) {
       for (int64_t kb = 0; kb < KB; ++kb) {
-        for (int64_t c0 = 0; c0 < Cg; c0 += cc) block(kb, q0, c0, acc, nb, c0 > 0);
-        for (int64_t i = 0; i < std::min(MR, Kg - kb * MR); ++i)
-          std::copy(acc + i * nb + own, acc + (i + 1) * nb, y_row + (kb * MR + i) * ys.c + q0 + own);
+        for (int64_t c0 = 0; c0 < Cg; c0 += cc) block(kb, last_f0, c0, acc, nb, c0 > 0);
+        scatter(kb, last_f0, last * nb - last_f0, false);
       }
     }
   });
