@@ -756,6 +756,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   for (int64_t r = 0; r < g.R; ++r)
     for (int64_t s = 0; s < g.S; ++s) a_off[r * g.S + s] = r * g.dh * X.sh + s * g.dw * X.sw;
   const bool direct = std::is_same<scalar_t, T>::value && ys.c == 1;
+  const bool nchw_row = std::is_same<scalar_t, T>::value && !direct && ys.w == 1;
 
   // Consecutive work items share what is larger: a weight panel (RS*Cg*nb) when it outweighs the R
   // input rows of an output row, so that the panel stays in L2 across rows, else the input rows.
@@ -769,6 +770,10 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     for (int64_t rs = 0; rs < RS; ++rs) bp[rs] = wp + ((gi * KB + kb) * RS + rs) * Cg * nb;
     const int64_t cols = std::min(nb, Kg - kb * nb), c0 = gi * Kg + kb * nb;
     const T* row = X.p + n * X.sn + p * g.sh * X.sh + gi * Cg;
+    // Into an NCHW output of the accumulation type, the whole row's tiles are gathered as Q x nb
+    // and transposed once, so each of its nb output rows is written whole rather than a tile's
+    // partial cache line at a time.
+    T* const row_acc = nchw_row ? workspace<T>(Slot::partials, g.Q * nb) : nullptr;
     for (int64_t t = 0; t < split.count; ++t) {
       const int64_t q0 = split.start(t), mr = split.size(t);
       TileArgs<T> args{row + q0 * g.sw * X.sw, g.sw * X.sw, 1, a_off.data(), bp.data(), nb, RS, Cg,
@@ -776,10 +781,14 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
       if (direct) {
         args.C = reinterpret_cast<T*>(Y) + n * ys.n + c0 + p * ys.h + q0 * ys.w;
         args.ldc = ys.w;
+      } else if (nchw_row) {
+        args.C = row_acc + q0 * nb;
       }
       tile.fn(mr, args);
-      if (!direct) store_tile<scalar_t, T>(acc, mr, nb, cols, Y, ys, n, c0, p, q0, 1);
+      if (!direct && !nchw_row) store_tile<scalar_t, T>(acc, mr, nb, cols, Y, ys, n, c0, p, q0, 1);
     }
+    if (nchw_row)
+      transposed_copy(row_acc, nb, g.Q, cols, reinterpret_cast<T*>(Y) + n * ys.n + c0 * ys.c + p * ys.h, ys.c);
   });
 }
 
