@@ -25,7 +25,10 @@ SAMPLE = ([f"test_conv.py::test_conv2d_random[cpu-{seed}]" for seed in range(0, 
           + [f"test_conv.py::test_narrow_group_conv2d[cpu-case{i}-channels_last-{dtype}]" for i in range(3)
              for dtype in ("float64", "float32")]
           + [f"test_pool.py::test_pool_many_planes_and_rows[cpu-{pool}-contiguous]"
-             for pool in ("max_pool2d_dilated_ceil", "avg_pool2d_3x3s2_pad", "adaptive_max_pool2d")])
+             for pool in ("max_pool2d_dilated_ceil", "avg_pool2d_3x3s2_pad", "adaptive_max_pool2d")]
+          + [f"test_conv.py::test_conv2d_channel_chunks[cpu-case{i}-float32]" for i in range(4)]
+          + [f"test_conv.py::test_conv2d_pixel_stride_multiple_of_2k[cpu-3-1-1-{layout}-float32]"
+             for layout in ("contiguous", "channels_last")])
 
 
 def run_python(args, isa, cwd):
