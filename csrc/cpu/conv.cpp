@@ -963,7 +963,10 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   const int64_t chunks = std::max<int64_t>(1, std::min(threads, rows));
   const int64_t tile_groups = std::min(tiles_count, ceil_div(threads, chunks));
   const int64_t row_bytes = sizeof(T) * (g.sh * X.sh + KB * g.Q * nb);
-  const int64_t block_rows = std::max<int64_t>(1, (int64_t(256) << 10) / row_bytes);
+  // At least 8 rows a block even where fewer fit, so that a tile's partial sums, which live in
+  // memory between blocks, are loaded and stored once per 8 rows (measured: the 3x3 dilation-4
+  // 512-channel weight gradient at 28x28, where one row fits, went from 34 to 30 ms).
+  const int64_t block_rows = std::max<int64_t>(8, (int64_t(256) << 10) / row_bytes);
   T* const part = workspace<T>(Slot::partials, chunks * tiles_count * MR * nb);
   std::fill(part, part + chunks * tiles_count * MR * nb, T(0));
   parallel_for(chunks * tile_groups, [&](int64_t item) {
@@ -987,17 +990,21 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
       }
     }
   });
-  parallel_for(tiles_count, [&](int64_t t) {
-    const int64_t ct = t % CT, rs = (t / CT) % RS, kb = (t / (CT * RS)) % KB, gi = t / (CT * RS * KB);
+  // The taps of one (channel panel, channel tile) are summed together: they fill the same cache
+  // lines of dw, which would otherwise be fetched once per tap.
+  parallel_for(tiles_count / RS, [&](int64_t item) {
+    const int64_t ct = item % CT, kb = (item / CT) % KB, gi = item / (CT * KB);
     const int64_t c0 = csplit.start(ct), mr = csplit.size(ct), k0 = gi * Kg + kb * nb;
     const int64_t cols = std::min(nb, Kg - kb * nb);
-    for (int64_t i = 0; i < mr; ++i)
-      for (int64_t v = 0; v < cols; ++v) {
-        T sum = 0;
-        for (int64_t ch = 0; ch < chunks; ++ch) sum += part[(ch * tiles_count + t) * MR * nb + i * nb + v];
-        DW[(k0 + v) * wst.n + (c0 + i) * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] =
-            static_cast<scalar_t>(sum);
-      }
+    for (int64_t v = 0; v < cols; ++v)
+      for (int64_t i = 0; i < mr; ++i)
+        for (int64_t rs = 0; rs < RS; ++rs) {
+          const int64_t t = ((gi * KB + kb) * RS + rs) * CT + ct;
+          T sum = 0;
+          for (int64_t ch = 0; ch < chunks; ++ch) sum += part[(ch * tiles_count + t) * MR * nb + i * nb + v];
+          DW[(k0 + v) * wst.n + (c0 + i) * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] =
+              static_cast<scalar_t>(sum);
+        }
   });
 }
 
