@@ -72,7 +72,7 @@ const TileKernel<T>& pick_tile(int64_t columns) {
 constexpr int64_t kMaxTile = 28 * 32;
 
 // n rows split into the fewest tiles of at most mr_max rows, of sizes differing by at most one
-// (56 rows by 12: 12, 11, 11, 11, 11 rather than 12, 12, 12, 12, 8; 14 rows: 7, 7 rather than 12, 2),
+// (33 rows by 14: 11, 11, 11 rather than 14, 14, 5; 20 rows: 10, 10 rather than 14, 6),
 // so that no tile is left with too few rows to hide its loads.
 struct TileSplit {
   int64_t count, base, extra;
