@@ -317,7 +317,8 @@ def test_conv2d_channel_chunks(case, dtype, device):
 @pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), (1, 2, 0), (1, 1, 0)], ids=str)
 def test_conv2d_pixel_stride_multiple_of_2k(kernel, stride, padding, layout, dtype, device):
     """512 channels (2 KiB a float32 pixel, 4 KiB a float64 one) in and out: the NHWC copies of the
-    input and of the output gradient space their pixels one cache line further apart."""
+    input (forward and weight gradient) and of the output gradient (input gradient) space their
+    pixels one cache line further apart."""
     x = LAYOUTS[layout](seeded_randn((2, 512, 5, 9), 0))
     w = seeded_randn((512, 512, kernel, kernel), 1) / 30
     ours, theirs = conv2d_fns(stride, padding, 1, 1)

@@ -927,7 +927,9 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
     depthwise_weight_grad<scalar_t>(g, dy, x, dw);
     return;
   }
-  const NhwcView<T> X = nhwc_source<scalar_t, T>(x, g.ph, g.pw);
+  // The tile steps through pixels g.sw apart along j, and the next tile reads the same pixels again:
+  // spaced as in the forward, they do not all land in one L1 set between the two.
+  const NhwcView<T> X = nhwc_source<scalar_t, T>(x, g.ph, g.pw, Slot::input, g.sw);
   scalar_t* DW = dw.data_ptr<scalar_t>();
   const Strides4 wst(dw);
 
