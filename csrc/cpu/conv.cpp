@@ -20,8 +20,9 @@
 //                    only the (r, s) that reach them (the stride decomposition: no multiplications by
 //                    inserted zeros); columns = nb input channels, J = K/G output channels.
 //   weight gradient: rows = mr input channels, columns = nb output channels, taps = the output rows
-//                    (n, p) of one block for one filter tap (r, s), J = Q output columns. Rows are
-//                    split into one chunk per thread, each with partial sums added in a fixed order.
+//                    (n, p) of one block for one filter tap (r, s), J = Q output columns. Tiles are
+//                    split among the threads where there are enough of them, else rows are split
+//                    into one chunk per thread, with partial sums added in a fixed order.
 // Depthwise convolutions (one input channel per group) have no reduction over channels, and narrow
 // groups (2, 4 or 8 channels) would leave most tile columns empty; both are memory-bound and run as
 // depthwise passes (depthwise_pass, depthwise_weight_grad): NCHW planes through padded, phase-split
@@ -960,19 +961,22 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
       }
     });
   }
-  // Rows are split into one chunk per thread, each with its own partial dw; if there are fewer rows
-  // than threads the tiles are split as well. Within a chunk, rows are taken in blocks small enough
-  // for their input rows and gradient panels to stay in L2 while every tile sweeps over them.
+  // With enough tiles for every thread, each thread takes a range of tiles over all rows, and every
+  // tile has a single sum. Otherwise rows are split into one chunk per thread, each with its own
+  // partial dw (and, with fewer rows than threads, tiles are split as well); the chunks' partial sums
+  // are added in a fixed order. Within a chunk, rows are taken in blocks small enough for their input
+  // rows and gradient panels to stay in L2 while every tile sweeps over them; a tile's sum is stored
+  // by the first block and accumulated by the next.
   const int64_t tiles_count = g.G * KB * RS * CT, threads = at::get_num_threads();
-  const int64_t chunks = std::max<int64_t>(1, std::min(threads, rows));
-  const int64_t tile_groups = std::min(tiles_count, ceil_div(threads, chunks));
+  const bool split_tiles = tiles_count >= 8 * threads;
+  const int64_t chunks = split_tiles ? 1 : std::max<int64_t>(1, std::min(threads, rows));
+  const int64_t tile_groups = split_tiles ? threads : std::min(tiles_count, ceil_div(threads, chunks));
   const int64_t row_bytes = sizeof(T) * (g.sh * X.sh + KB * g.Q * nb);
   // At least 8 rows a block even where fewer fit, so that a tile's partial sums, which live in
   // memory between blocks, are loaded and stored once per 8 rows (measured: the 3x3 dilation-4
   // 512-channel weight gradient at 28x28, where one row fits, went from 34 to 30 ms).
   const int64_t block_rows = std::max<int64_t>(8, (int64_t(256) << 10) / row_bytes);
   T* const part = workspace<T>(Slot::partials, chunks * tiles_count * MR * nb);
-  std::fill(part, part + chunks * tiles_count * MR * nb, T(0));
   parallel_for(chunks * tile_groups, [&](int64_t item) {
     const int64_t ch = item / tile_groups, tg = item % tile_groups;
     const int64_t t0 = tg * tiles_count / tile_groups, t1 = (tg + 1) * tiles_count / tile_groups;
@@ -990,7 +994,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
           bp[i] = dyp + ((gi * KB + kb) * rows + row) * g.Q * nb;
         }
         tile.fn(mr, TileArgs<T>{X.p, 1, g.sw * X.sw, a_off.data(), bp.data(), nb, nrows, g.Q,
-                                part + (ch * tiles_count + t) * MR * nb, nb, nb, nullptr, nullptr, true});
+                                part + (ch * tiles_count + t) * MR * nb, nb, nb, nullptr, nullptr, rb > row0});
       }
     }
   });
