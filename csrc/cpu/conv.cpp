@@ -476,9 +476,10 @@ inline int64_t depthwise_source(int64_t v, int64_t u, int64_t size) {
 // taps. Output columns all of whose taps land on the source ("full"), when consecutive, read
 // consecutive source pixels sw apart and go to the kernels as one run.
 struct PassTaps {
+  int64_t S;
   std::vector<int64_t> s, j, ncols;
   std::vector<char> full;
-  PassTaps(const DepthwisePass& d, bool runs) : s(d.OW * d.S), j(d.OW * d.S), ncols(d.OW), full(d.OW) {
+  PassTaps(const DepthwisePass& d, bool runs) : S(d.S), s(d.OW * d.S), j(d.OW * d.S), ncols(d.OW), full(d.OW) {
     for (int64_t ow = 0; ow < d.OW; ++ow) {
       for (int64_t tap = 0; tap < d.S; ++tap) {
         const int64_t col = depthwise_source(ow * d.sw - d.left + tap * d.dw, d.uw, d.SW);
@@ -495,6 +496,20 @@ struct PassTaps {
     if (full[ow])
       while (ow + count < int64_t(full.size()) && full[ow + count]) ++count;
     return count;
+  }
+  // The taps landing on output column ow of a row whose row taps are (rs, is) (see rows): for each,
+  // its source pixel px[k] = src + i*sh + j*sw and its filter tap's data at[k] = base + (r*S + s)*step.
+  // Returns their count.
+  template <typename T, typename B, typename W>
+  int64_t gather(int64_t ow, const std::vector<int64_t>& rs, const std::vector<int64_t>& is, const T* src,
+                 int64_t sh, int64_t sw, B* base, int64_t step, const T** px, W** at) const {
+    int64_t taps = 0;
+    for (size_t a = 0; a < rs.size(); ++a)
+      for (int64_t b = 0; b < ncols[ow]; ++b) {
+        px[taps] = src + is[a] * sh + j[ow * S + b] * sw;
+        at[taps++] = base + (rs[a] * S + s[ow * S + b]) * step;
+      }
+    return taps;
   }
   // Row taps r of output row oh that land on source rows i, written to (rs, is).
   static void rows(const DepthwisePass& d, int64_t oh, std::vector<int64_t>& rs, std::vector<int64_t>& is) {
@@ -588,12 +603,8 @@ void depthwise_pass(const DepthwisePass& d, const at::Tensor& src, const Weight&
       PassTaps::rows(d, oh, rows_r, rows_i);
       for (int64_t ow = 0; ow < d.OW;) {
         const int64_t count = pt.run_length(ow);
-        int64_t taps = 0;
-        for (size_t a = 0; a < rows_r.size(); ++a)
-          for (int64_t b = 0; b < pt.ncols[ow]; ++b) {
-            px[taps] = XV.p + n * XV.sn + rows_i[a] * XV.sh + pt.j[ow * d.S + b] * XV.sw;
-            wv[taps++] = wk.data() + (rows_r[a] * d.S + pt.s[ow * d.S + b]) * cg * K;
-          }
+        const int64_t taps = pt.gather(ow, rows_r, rows_i, XV.p + n * XV.sn, XV.sh, XV.sw, wk.data(), cg * K,
+                                       px.data(), wv.data());
         T* dst = direct ? reinterpret_cast<T*>(Y + n * ys.n + oh * ys.h + ow * ys.w) : acc.data();
         kern.grouped_pixels(px.data(), wv.data(), taps, K, cg, bias, count, d.sw * XV.sw, ys.w, dst);
         if (!direct) store_tile<scalar_t, T>(acc.data(), 1, K, K, Y, ys, n, 0, oh, ow, 1);
@@ -662,12 +673,8 @@ void depthwise_weight_grad(const ConvGeometry& g, const at::Tensor& dy_in, const
         PassTaps::rows(d, p, rows_r, rows_i);
         for (int64_t q = 0; q < g.Q;) {
           const int64_t count = pt.run_length(q);
-          int64_t taps = 0;
-          for (size_t a = 0; a < rows_r.size(); ++a)
-            for (int64_t b = 0; b < pt.ncols[q]; ++b) {
-              px[taps] = XV.p + n * XV.sn + rows_i[a] * XV.sh + pt.j[q * g.S + b] * XV.sw;
-              accp[taps++] = acc + (rows_r[a] * g.S + pt.s[q * g.S + b]) * cg * K;
-            }
+          const int64_t taps = pt.gather(q, rows_r, rows_i, XV.p + n * XV.sn, XV.sh, XV.sw, acc, cg * K,
+                                         px.data(), accp.data());
           kern.grouped_grad_pixels(px.data(), accp.data(), taps, K, cg, DY.p + n * DY.sn + p * DY.sh + q * DY.sw,
                                    count, g.sw * XV.sw, DY.sw);
           q += count;
