@@ -165,20 +165,26 @@ struct NhwcView {
   int64_t sn, sh, sw;
 };
 
-// x as an NHWC view padded by (ph, pw): x itself when it is unpadded, channels_last and already of
-// the accumulation type, else a zero-padded copy (pack_nhwc). Where the micro-kernel's rows are every
-// `row_step`-th pixel (0: not read that way), and that step would be a multiple of 2 KiB, pixels are
-// copied one cache line further apart: 14 rows 2 or 4 KiB apart fall into 2 or 1 of the 64 sets of
-// the 8-way L1 (measured: the tile ran the 1x1 convolution of 1024 channels at 14x14 at 74% of peak).
+// The pixel pitch (in elements) of an NHWC copy with C channels whose micro-kernel rows are every
+// `row_step`-th pixel (0: not read that way): C, or one cache line more where that step would be a
+// multiple of 2 KiB, since 14 rows 2 or 4 KiB apart fall into 2 or 1 of the 64 sets of the 8-way L1
+// (measured: the tile ran the 1x1 convolution of 1024 channels at 14x14 at 74% of peak).
+template <typename T>
+int64_t pixel_pitch(int64_t C, int64_t row_step) {
+  const bool aliasing = row_step > 0 && (row_step * C * int64_t(sizeof(T))) % 2048 == 0;
+  return aliasing ? C + 64 / int64_t(sizeof(T)) : C;
+}
+
+// x as an NHWC view padded by (ph, pw): x itself when it is unpadded, channels_last, already of the
+// accumulation type and needs no wider pitch (pixel_pitch), else a zero-padded copy (pack_nhwc).
 template <typename scalar_t, typename T>
 NhwcView<T> nhwc_source(const at::Tensor& x, int64_t ph, int64_t pw, Slot slot = Slot::input, int64_t row_step = 0) {
   const Strides4 st(x);
-  const int64_t C = x.size(1);
-  const bool aliasing = row_step > 0 && (row_step * C * int64_t(sizeof(T))) % 2048 == 0;
-  if (std::is_same<scalar_t, T>::value && ph == 0 && pw == 0 && st.c == 1 && !aliasing) {
+  const int64_t C = x.size(1), ldp = pixel_pitch<T>(C, row_step);
+  if (std::is_same<scalar_t, T>::value && ph == 0 && pw == 0 && st.c == 1 && ldp == C) {
     return {reinterpret_cast<const T*>(x.const_data_ptr<scalar_t>()), st.n, st.h, st.w};
   }
-  const int64_t Hp = x.size(2) + 2 * ph, Wp = x.size(3) + 2 * pw, ldp = aliasing ? C + 64 / int64_t(sizeof(T)) : C;
+  const int64_t Hp = x.size(2) + 2 * ph, Wp = x.size(3) + 2 * pw;
   return {pack_nhwc<scalar_t, T>(x, ph, pw, Hp, Wp, slot, ldp), Hp * Wp * ldp, Wp * ldp, ldp};
 }
 
@@ -853,12 +859,11 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
   // dy as a dense NHWC buffer with cp.left zero columns on the left and cp.width columns in all: dy
   // itself when it is exactly that already (no column padding, contiguous channels_last, accumulation
   // type), else a copy.
-  // Its pixels are ldk elements apart: K, or one cache line more where K would put the micro-kernel's
-  // rows of pixels into one or two L1 sets (see nhwc_source).
+  // Its pixels are ldk elements apart (pixel_pitch: the tiles below read consecutive pixels as rows;
+  // the depthwise pass reads them one at a time).
   const ColumnPad cp = input_grad_column_pad(g);
-  const bool aliasing = !(Cg == 1 && g.G > 1) && (K * int64_t(sizeof(T))) % 2048 == 0;
-  const int64_t ldk = aliasing ? K + 64 / int64_t(sizeof(T)) : K;
-  const bool dy_in_place = std::is_same<scalar_t, T>::value && cp.left == 0 && cp.width == g.Q && !aliasing &&
+  const int64_t ldk = pixel_pitch<T>(K, Cg == 1 && g.G > 1 ? 0 : 1);
+  const bool dy_in_place = std::is_same<scalar_t, T>::value && cp.left == 0 && cp.width == g.Q && ldk == K &&
                            dy.is_contiguous(at::MemoryFormat::ChannelsLast);
   const T* DY = dy_in_place ? reinterpret_cast<const T*>(dy.const_data_ptr<scalar_t>())
                             : pack_nhwc<scalar_t, T>(dy, 0, cp.left, g.P, cp.width, Slot::grad, ldk);
