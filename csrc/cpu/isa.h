@@ -99,6 +99,8 @@ struct ChannelKernels {
   void (*split_phases)(const T* row, int64_t n, int64_t phases, T* out, int64_t ld);
   // Global pooling of NCHW planes: sums[i] = sum of the n contiguous elements of plane i < count.
   void (*plane_sums)(const S* x, int64_t count, int64_t n, T* sums);
+  // Its backward: out[i*n + e] = values[i] / divisor for i < count, e < n.
+  void (*plane_fill)(const S* values, int64_t count, int64_t n, T divisor, T* out);
 };
 
 // b[j*ldb + i] = a[i*lda + j] for i < rows, j < cols, on elements of 2, 4 or 8 bytes (any type of

@@ -264,7 +264,7 @@ void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy,
     // Global pooling: every element of a plane receives the same share.
     const T divisor = static_cast<T>(rule.divisor(0, 0));
     parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
-      for (int64_t p = plane0; p < plane1; ++p) std::fill(DX + p * H * W, DX + (p + 1) * H * W, static_cast<T>(DY[p]) / divisor);
+      kern.plane_fill(raw(DY) + plane0, plane1 - plane0, H * W, divisor, DX + plane0 * H * W);
     });
     return;
   }

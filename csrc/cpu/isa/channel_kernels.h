@@ -450,6 +450,20 @@ static void plane_sums(const S* x, int64_t count, int64_t n, T* sums) {
 }
 
 template <typename S, typename T>
+static void plane_fill(const S* values, int64_t count, int64_t n, T divisor, T* out) {
+  typedef typename VecOf<T>::type V;
+  constexpr int64_t VL = sizeof(V) / sizeof(T);
+  for (int64_t i = 0; i < count; ++i) {
+    const T v = widen(values[i]) / divisor;
+    const V vv = V{} + v;
+    T* p = out + i * n;
+    int64_t k = 0;
+    for (; k + VL <= n; k += VL) *reinterpret_cast<V*>(p + k) = vv;
+    for (; k < n; ++k) p[k] = v;
+  }
+}
+
+template <typename S, typename T>
 static ChannelKernels<S, T> make_channel_kernels() {
   return ChannelKernels<S, T>{&fma<S, T>,
                               &max_row<S, T>,
@@ -460,7 +474,8 @@ static ChannelKernels<S, T> make_channel_kernels() {
                               &grouped_grad_pixels<S, T>,
                               &depthwise_grad_rows<S, T>,
                               &split_phases<S, T>,
-                              &plane_sums<S, T>};
+                              &plane_sums<S, T>,
+                              &plane_fill<S, T>};
 }
 
 const ChannelKernels<float, float> kChanF32 = make_channel_kernels<float, float>();
