@@ -7,6 +7,7 @@
 //   conv2d_input_grad               dx from dy and w (this is also conv_transpose2d's forward)
 //   conv2d_weight_grad              dw from dy and x
 //   max_pool2d / adaptive_max_pool2d       (values, int64 indices into each H*W plane)
+//   max_pool2d_values               values only, where no gradient is needed (no autograd)
 //   max_pool2d_backward             dx from dy and indices (serves both max pools)
 //   avg_pool2d, avg_pool2d_backward
 //   adaptive_avg_pool2d, adaptive_avg_pool2d_backward
@@ -46,6 +47,8 @@ TORCH_LIBRARY(torchconv, m) {
         "int[2] padding, int[2] dilation, int groups) -> Tensor");
   m.def("max_pool2d(Tensor input, int[2] kernel_size, int[2] stride, int[2] padding, "
         "int[2] dilation, bool ceil_mode) -> (Tensor, Tensor)");
+  m.def("max_pool2d_values(Tensor input, int[2] kernel_size, int[2] stride, int[2] padding, "
+        "int[2] dilation, bool ceil_mode) -> Tensor");
   m.def("max_pool2d_backward(Tensor grad_output, Tensor indices, int[] input_size) -> Tensor");
   m.def("avg_pool2d(Tensor input, int[2] kernel_size, int[2] stride, int[2] padding, "
         "bool ceil_mode, bool count_include_pad, int? divisor_override) -> Tensor");

@@ -37,7 +37,7 @@ LAYOUTS = {"contiguous": lambda t: t, "channels_last": channels_last, "transpose
 
 
 CONV_OPS = ["conv2d", "conv2d_input_grad", "conv2d_weight_grad"]
-POOL_OPS = ["max_pool2d", "adaptive_max_pool2d", "max_pool2d_backward", "adaptive_max_pool2d_backward",
+POOL_OPS = ["max_pool2d", "max_pool2d_values", "adaptive_max_pool2d", "max_pool2d_backward", "adaptive_max_pool2d_backward",
             "avg_pool2d", "avg_pool2d_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward"]
 
 
@@ -65,7 +65,7 @@ def pool_args(op):
     if op == "adaptive_max_pool2d_backward":  # max_pool2d_backward with adaptive indices
         _, i = ops.adaptive_max_pool2d(x, [4, 5])
         return "max_pool2d_backward", [seeded_randn(i.shape, 7), i, list(x.shape)]
-    return op, {"max_pool2d": [x, *maxp], "adaptive_max_pool2d": [x, [4, 5]], "avg_pool2d": [xa, *avgp],
+    return op, {"max_pool2d": [x, *maxp], "max_pool2d_values": [x, *maxp], "adaptive_max_pool2d": [x, [4, 5]], "avg_pool2d": [xa, *avgp],
                 "avg_pool2d_backward": [seeded_randn(ops.avg_pool2d(xa, *avgp).shape, 8), list(x.shape), *avgp],
                 "adaptive_avg_pool2d": [xa, [4, 5]],
                 "adaptive_avg_pool2d_backward": [seeded_randn((2, 3, 4, 5), 9), list(x.shape)]}[op]

@@ -114,6 +114,19 @@ def test_only_needed_gradients_are_computed(trainable, expected):
     assert {op.split(".")[1] for op in recorder.ops if op.startswith("torchconv.")} == expected
 
 
+@pytest.mark.parametrize("grad_mode", ["no_grad", "frozen_input"])
+def test_max_pool2d_without_gradient_keeps_no_indices(grad_mode):
+    """Where no gradient is needed, max pooling calls the op that writes values only; with one, the op
+    that also keeps the indices the backward needs."""
+    x = seeded_randn((2, 3, 7, 6), 0, torch.float32)
+    with RecordOps() as recorder, torch.set_grad_enabled(grad_mode != "no_grad"):
+        torchconv.max_pool2d(x.requires_grad_(grad_mode == "no_grad"), 3, 2, 1)
+    assert [op.split(".")[1] for op in recorder.ops if op.startswith("torchconv.")] == ["max_pool2d_values"]
+    with RecordOps() as recorder:
+        torchconv.max_pool2d(x.detach().requires_grad_(), 3, 2, 1)
+    assert [op.split(".")[1] for op in recorder.ops if op.startswith("torchconv.")] == ["max_pool2d"]
+
+
 def test_recorder_sees_pytorch_ops():
     """The same recording catches PyTorch's own kernels, so the tests above can fail."""
     with RecordOps() as recorder:

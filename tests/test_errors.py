@@ -146,44 +146,44 @@ PUBLIC_API_ERRORS = {
     "conv_transpose2d_int": (
         lambda: tc.conv_transpose2d(longs(1, 3, 5, 5), longs(3, 4, 3, 3)),
         "float32, float64 or bfloat16.*but got Long"),
-    # max_pool2d
+    # max_pool2d (of inputs that need no gradient: the values-only op)
     "max_pool2d_kernel_0": (
         lambda: tc.max_pool2d(r(1, 3, 5, 5), 0),
-        at("max_pool2d", "kernel size should be greater than zero")),
+        at("max_pool2d_values", "kernel size should be greater than zero")),
     "max_pool2d_stride_0": (
         lambda: tc.max_pool2d(r(1, 3, 5, 5), 2, (1, 0)),
-        at("max_pool2d", "stride should be greater than zero")),
+        at("max_pool2d_values", "stride should be greater than zero")),
     "max_pool2d_pad_above_half_kernel": (
         lambda: tc.max_pool2d(r(1, 3, 5, 5), 2, 1, 2),
-        at("max_pool2d", text("pad should be at most half of effective kernel size, but got pad=2, kernel_size=2 "
+        at("max_pool2d_values", text("pad should be at most half of effective kernel size, but got pad=2, kernel_size=2 "
                               "and dilation=1"))),
     "max_pool2d_dilated_pad_above_half_kernel": (
         lambda: tc.max_pool2d(r(1, 3, 9, 9), 3, 1, 2, 2),
-        at("max_pool2d", "pad should be smaller than or equal to half of kernel size")),
+        at("max_pool2d_values", "pad should be smaller than or equal to half of kernel size")),
     "max_pool2d_pad_negative": (
         lambda: tc.max_pool2d(r(1, 3, 5, 5), 2, 1, -1),
-        at("max_pool2d", "pad must be non-negative")),
+        at("max_pool2d_values", "pad must be non-negative")),
     "max_pool2d_dilation_0": (
         lambda: tc.max_pool2d(r(1, 3, 5, 5), 2, 1, 0, 0),
-        at("max_pool2d", "dilation should be greater than zero")),
+        at("max_pool2d_values", "dilation should be greater than zero")),
     "max_pool2d_output_too_small": (
         lambda: tc.max_pool2d(r(1, 3, 2, 2), 3),
-        at("max_pool2d", text("Given input size: (3x2x2). Calculated output size: (3x0x0). Output size is too small"))),
+        at("max_pool2d_values", text("Given input size: (3x2x2). Calculated output size: (3x0x0). Output size is too small"))),
     "max_pool2d_input_rank_2": (
         lambda: tc.max_pool2d(r(3, 5), 2),
-        at("max_pool2d", text("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input"))),
+        at("max_pool2d_values", text("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input"))),
     "max_pool2d_empty_channels": (
         lambda: tc.max_pool2d(r(1, 0, 5, 5), 2),
-        at("max_pool2d", text("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input"))),
+        at("max_pool2d_values", text("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input"))),
     "max_pool2d_empty_width_unbatched": (
         lambda: tc.max_pool2d(r(3, 5, 0), 2),
-        at("max_pool2d", text("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input"))),
+        at("max_pool2d_values", text("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input"))),
     "max_pool2d_int": (
         lambda: tc.max_pool2d(longs(1, 3, 5, 5), 2),
-        at("max_pool2d", "float32, float64 or bfloat16.*but got Long")),
+        at("max_pool2d_values", "float32, float64 or bfloat16.*but got Long")),
     "max_pool2d_float16_on_cpu": (
         lambda: tc.max_pool2d(r(1, 3, 5, 5, dtype=torch.half), 2),
-        at("max_pool2d", "float16 on CUDA only.*but got Half")),
+        at("max_pool2d_values", "float16 on CUDA only.*but got Half")),
     "max_pool2d_kernel_of_3": (
         lambda: tc.max_pool2d(r(1, 3, 5, 5), (2, 2, 2)),
         text("max_pool2d: kernel_size must either be a single int, or a tuple of two ints")),

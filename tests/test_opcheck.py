@@ -41,6 +41,8 @@ def sample_args(op, fmt):
     x = pool_input(fmt)
     if op == "max_pool2d":
         return [grad(x), [3, 2], [2, 1], [1, 1], [1, 2], True]
+    if op == "max_pool2d_values":  # no gradient: its input needs none
+        return [x, [3, 2], [2, 1], [1, 1], [1, 2], True]
     if op == "avg_pool2d":
         return [grad(x), [3, 2], [2, 1], [1, 1], True, False, 3]
     if op in ("adaptive_avg_pool2d", "adaptive_max_pool2d"):
@@ -55,8 +57,8 @@ def sample_args(op, fmt):
     return [grad(torch.randn_like(ops.adaptive_avg_pool2d(x, [4, 5]))), list(x.shape)]
 
 
-OPS = ["conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d", "max_pool2d_backward", "avg_pool2d",
-       "avg_pool2d_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "adaptive_max_pool2d"]
+OPS = ["conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d", "max_pool2d_values", "max_pool2d_backward",
+       "avg_pool2d", "avg_pool2d_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "adaptive_max_pool2d"]
 
 
 def test_every_op_is_covered():

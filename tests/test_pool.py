@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 import torchconv
 from conftest import (LAYOUTS, OTHER_DTYPES, as_tuple, assert_same_layout, check_against_torch,
-                      forward_backward, rng_for, seeded_randn, skip_unsupported_dtype)
+                      forward_backward, rng_for, seeded_randn, skip_unsupported_dtype, to_device)
 
 NAN, INF = float("nan"), float("inf")
 
@@ -138,6 +138,54 @@ def test_max_pool2d_ceil_mode_windows_in_padding(size, kernel, stride, padding, 
 def test_avg_pool2d_ceil_mode_windows_in_padding(size, kernel, stride, padding, count_include_pad, device):
     x = seeded_randn((2, 3, size, size + 1), 0)
     check_against_torch(*avg_pool2d_fns(kernel, stride, padding, True, count_include_pad, None), [x], device=device)
+
+
+def check_values_only(x, args, device, dtype=torch.float64):
+    """Max pooling where no gradient is needed (torchconv.max_pool2d of an input that needs none or under
+    no_grad, and the op it then calls, max_pool2d_values, which keeps no indices) against F.max_pool2d:
+    the same values, NaN where PyTorch has NaN, in the same memory format."""
+    x = to_device([x], device, dtype)[0]
+    expected = F.max_pool2d(x, *args)
+    with torch.no_grad():
+        under_no_grad = torchconv.max_pool2d(x.detach().requires_grad_(), *args)
+    pairs = [a if isinstance(a, tuple) else (a, a) for a in args[:4]]
+    for got in (torchconv.max_pool2d(x, *args), under_no_grad, torch.ops.torchconv.max_pool2d_values(x, *pairs, args[4])):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0, equal_nan=True)
+        assert_same_layout(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [pytest.param(torch.float64, id="float64"), *OTHER_DTYPES])
+@pytest.mark.parametrize("seed", range(0, 60, 4))
+def test_max_pool2d_values_only_random(seed, dtype, device):
+    skip_unsupported_dtype(dtype, device)
+    x, args = random_max_pool_case(seed)
+    check_values_only(x, args, device, dtype)
+
+
+VALUES_ONLY_CASES = {  # name -> (input shape, (kernel, stride, padding, dilation, ceil_mode))
+    "3x3s2_many_planes": ((2, 70, 37, 23), (3, 2, 1, 1, False)),
+    "2x2_gaps": ((2, 70, 37, 23), (2, 3, 0, 1, False)),
+    "dilated_ceil": ((3, 20, 11, 9), ((3, 2), (2, 3), 1, (3, 2), True)),
+    "windows_in_padding": ((2, 3, 5, 2), ((1, 2), (2, 2), (0, 1), (1, 3), True)),
+}
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("case", VALUES_ONLY_CASES)
+def test_max_pool2d_values_only_blocks_and_padding(case, layout, device):
+    """Several interleaved plane blocks and row bands (NCHW), vectors of channels plus a remainder
+    (channels_last), ties and NaNs, and dilated windows lying entirely in the padding (-inf)."""
+    shape, args = VALUES_ONLY_CASES[case]
+    x = torch.round(3 * seeded_randn(shape, 0))
+    x[seeded_randn(shape, 1) > 2.0] = NAN
+    check_values_only(LAYOUTS[layout](x), args, device)
+
+
+def test_max_pool2d_values_has_no_gradient(device):
+    x = seeded_randn((1, 2, 4, 4), 0).to(device).requires_grad_()
+    y = torch.ops.torchconv.max_pool2d_values(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    with pytest.raises(RuntimeError, match="max_pool2d_values: has no gradient"):
+        y.sum().backward()
 
 
 def test_max_pool2d_windows_entirely_in_padding(device):

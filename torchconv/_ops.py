@@ -102,6 +102,11 @@ def _max_pool2d_fake(input, kernel_size, stride, padding, dilation, ceil_mode):
     return _pool_fake(input, hw, True)
 
 
+@torch.library.register_fake("torchconv::max_pool2d_values")
+def _max_pool2d_values_fake(input, kernel_size, stride, padding, dilation, ceil_mode):
+    return _max_pool2d_fake(input, kernel_size, stride, padding, dilation, ceil_mode)[0]
+
+
 @torch.library.register_fake("torchconv::avg_pool2d")
 def _avg_pool2d_fake(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     k, p = _pair(kernel_size), _pair(padding)
@@ -239,6 +244,11 @@ def _adaptive_max_backward(ctx, grad, grad_indices):
     return _max_input_grad(ctx, grad), None
 
 
+def _max_values_backward(ctx, grad):
+    raise RuntimeError("torchconv.max_pool2d_values: has no gradient (it keeps no indices); "
+                       "use torchconv.max_pool2d where one is needed")
+
+
 def _max_pool2d_backward_setup(ctx, inputs, output):
     grad_output, indices, input_size = inputs
     ctx.save_for_backward(indices)
@@ -292,6 +302,7 @@ for _name, _bwd, _setup in [
     ("conv2d_input_grad", _conv2d_input_grad_backward, _conv2d_input_grad_setup),
     ("conv2d_weight_grad", _conv2d_weight_grad_backward, _conv2d_weight_grad_setup),
     ("max_pool2d", _max_backward, _max_setup),
+    ("max_pool2d_values", _max_values_backward, None),
     ("adaptive_max_pool2d", _adaptive_max_backward, _max_setup),
     ("max_pool2d_backward", _max_pool2d_backward_backward, _max_pool2d_backward_setup),
     ("avg_pool2d", _avg_pool2d_backward, _avg_pool2d_setup),

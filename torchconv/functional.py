@@ -180,8 +180,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """
     k = _pair(kernel_size, "kernel_size", "max_pool2d")
     s = k if _is_default_stride(stride) else _pair(stride, "stride", "max_pool2d")
-    out, indices = ops.max_pool2d(input, k, s, _pair(padding, "padding", "max_pool2d"),
-                                  _pair(dilation, "dilation", "max_pool2d"), bool(ceil_mode))
+    p, d = _pair(padding, "padding", "max_pool2d"), _pair(dilation, "dilation", "max_pool2d")
+    if not return_indices and not (torch.is_grad_enabled() and input.requires_grad):
+        return ops.max_pool2d_values(input, k, s, p, d, bool(ceil_mode))  # no gradient: no indices to keep
+    out, indices = ops.max_pool2d(input, k, s, p, d, bool(ceil_mode))
     return (out, indices) if return_indices else out
 
 

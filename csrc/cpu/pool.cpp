@@ -171,12 +171,13 @@ inline void mark_empty_windows(const Window& rows, const ColumnWindows& cols, in
     if (rows.h0 >= rows.h1 || cols.w0[ow] >= cols.w1[ow]) std::fill(ind + ow * C, ind + (ow + 1) * C, kEmptyWindow);
 }
 
+// `ind` undefined: values only.
 template <typename scalar_t, typename Rule>
 void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, at::Tensor& y, at::Tensor& ind) {
   const auto& kern = chan<scalar_t>();
   const auto* X = raw(x.const_data_ptr<scalar_t>());
   scalar_t* Y = y.data_ptr<scalar_t>();
-  int64_t* I = ind.data_ptr<int64_t>();
+  int64_t* I = ind.defined() ? ind.data_ptr<int64_t>() : nullptr;
   const int64_t H = g.H, W = g.W, C = g.C, OH = g.OH, OW = g.OW, dh = rule.dh(), dw = rule.dw();
   const ColumnWindows cols(rule, OW);
   if (is_channels_last(x)) {
@@ -184,24 +185,27 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
       const int64_t n = item / OH, oh = item % OH;
       const Window w = rule.window(oh, 0);
       const int64_t o = (n * OH + oh) * OW * C;
-      kern.max_row(X + n * H * W * C, W, C, w.h0, w.h1, dh, cols.w0.data(), cols.w1.data(), dw, OW, raw(Y) + o, I + o);
-      mark_empty_windows(w, cols, C, I + o);
+      kern.max_row(X + n * H * W * C, W, C, w.h0, w.h1, dh, cols.w0.data(), cols.w1.data(), dw, OW, raw(Y) + o,
+                   I ? I + o : nullptr);
+      if (I) mark_empty_windows(w, cols, C, I + o);
     });
   } else {
     using S = typename Storage<scalar_t>::type;
     auto rows = [&](int64_t oh) { return window_rows(rule, oh); };
     for_interleaved_bands(g, X, H, W, OH, rows, [&](int64_t p0, int64_t nb, const S* band, int64_t h0, int64_t r0, int64_t r1) {
       S* ys = workspace<S>(Slot::grad, (r1 - r0) * OW * nb);
-      int64_t* is = workspace<int64_t>(Slot::partials, (r1 - r0) * OW * nb);
+      int64_t* is = I ? workspace<int64_t>(Slot::partials, (r1 - r0) * OW * nb) : nullptr;
       for (int64_t oh = r0; oh < r1; ++oh) {
         const Window w = rule.window(oh, 0);
         const int64_t o = (oh - r0) * OW * nb;
-        kern.max_row(band, W, nb, w.h0 - h0, w.h1 - h0, dh, cols.w0.data(), cols.w1.data(), dw, OW, ys + o, is + o);
-        mark_empty_windows(w, cols, nb, is + o);
+        kern.max_row(band, W, nb, w.h0 - h0, w.h1 - h0, dh, cols.w0.data(), cols.w1.data(), dw, OW, ys + o,
+                     is ? is + o : nullptr);
+        if (is) mark_empty_windows(w, cols, nb, is + o);
       }
+      deinterleave(ys, p0, nb, r0, r1, OH, OW, raw(Y));
+      if (!is) return;
       // Band-relative indices become plane indices.
       for (int64_t k = 0; k < (r1 - r0) * OW * nb; ++k) is[k] = is[k] == kEmptyWindow ? kEmptyWindow : is[k] + h0 * W;
-      deinterleave(ys, p0, nb, r0, r1, OH, OW, raw(Y));
       deinterleave(is, p0, nb, r0, r1, OH, OW, I);
     });
   }
@@ -369,6 +373,22 @@ int64_t pool_work(const PoolGeometry& g) {
   return g.N * g.C * (g.H * g.W + g.OH * g.OW * std::max<int64_t>(1, g.kh * g.kw));
 }
 
+// max_pool2d, with the indices when `indices` is set (else an undefined second tensor).
+std::tuple<at::Tensor, at::Tensor> max_pool2d_impl(const char* op, const at::Tensor& input, at::IntArrayRef kernel_size,
+                                                   at::IntArrayRef stride, at::IntArrayRef padding,
+                                                   at::IntArrayRef dilation, bool ceil_mode, bool indices) {
+  PoolGeometry g = check_max_pool2d(op, input, kernel_size, stride, padding, dilation, ceil_mode);
+  SerialIfSmall serial(pool_work(g));
+  at::Tensor x = as_batched(input);
+  x = x.contiguous(layout_of(x));
+  auto opts = x.options().memory_format(layout_of(x));
+  at::Tensor y = empty_output({g.N, g.C, g.OH, g.OW}, opts);
+  at::Tensor ind = indices ? empty_output({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong)) : at::Tensor();
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.max_pool2d",
+                                 [&] { max_forward<scalar_t>(g, SlidingRule{g, false, 0}, x, y, ind); });
+  return {unbatch_if(y, g.batched), indices ? unbatch_if(ind, g.batched) : ind};
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -377,15 +397,13 @@ int64_t pool_work(const PoolGeometry& g) {
 std::tuple<at::Tensor, at::Tensor> max_pool2d(const at::Tensor& input, at::IntArrayRef kernel_size,
                                               at::IntArrayRef stride, at::IntArrayRef padding,
                                               at::IntArrayRef dilation, bool ceil_mode) {
-  PoolGeometry g = check_max_pool2d("torchconv.max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
-  SerialIfSmall serial(pool_work(g));
-  at::Tensor x = as_batched(input);
-  x = x.contiguous(layout_of(x));
-  auto opts = x.options().memory_format(layout_of(x));
-  at::Tensor y = empty_output({g.N, g.C, g.OH, g.OW}, opts), ind = empty_output({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong));
-  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "torchconv.max_pool2d",
-                                 [&] { max_forward<scalar_t>(g, SlidingRule{g, false, 0}, x, y, ind); });
-  return {unbatch_if(y, g.batched), unbatch_if(ind, g.batched)};
+  return max_pool2d_impl("torchconv.max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, true);
+}
+
+at::Tensor max_pool2d_values(const at::Tensor& input, at::IntArrayRef kernel_size, at::IntArrayRef stride,
+                             at::IntArrayRef padding, at::IntArrayRef dilation, bool ceil_mode) {
+  return std::get<0>(
+      max_pool2d_impl("torchconv.max_pool2d_values", input, kernel_size, stride, padding, dilation, ceil_mode, false));
 }
 
 std::tuple<at::Tensor, at::Tensor> adaptive_max_pool2d(const at::Tensor& input, at::IntArrayRef output_size) {
@@ -475,6 +493,7 @@ at::Tensor adaptive_avg_pool2d_backward(const at::Tensor& grad_output, at::IntAr
 
 TORCH_LIBRARY_IMPL(torchconv, CPU, m) {
   m.impl("max_pool2d", &max_pool2d);
+  m.impl("max_pool2d_values", &max_pool2d_values);
   m.impl("max_pool2d_backward", &max_pool2d_backward);
   m.impl("avg_pool2d", &avg_pool2d);
   m.impl("avg_pool2d_backward", &avg_pool2d_backward);

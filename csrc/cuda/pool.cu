@@ -70,7 +70,7 @@ struct AdaptiveRule {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Forward: y (and, for max, indices) have the same strides; `channels_last` is their layout.
+// Forward: y (and, for max, indices unless null) have the same strides; `channels_last` is their layout.
 
 template <typename scalar_t, typename Rule, bool kMax>
 __global__ void pool_forward(Rule rule, const scalar_t* x, Strides4<int64_t> xs, scalar_t* y, int64_t* indices,
@@ -95,7 +95,7 @@ __global__ void pool_forward(Rule rule, const scalar_t* x, Strides4<int64_t> xs,
           }
         }
       y[out] = static_cast<scalar_t>(best);
-      indices[out] = best_i;
+      if (indices) indices[out] = best_i;
     } else {
       acc_t sum = 0;
       for (int64_t ih = win.h0; ih < win.h1; ++ih)
@@ -199,20 +199,22 @@ __global__ void max_backward(const scalar_t* dy, Strides4<int64_t> ds, const int
 // ---------------------------------------------------------------------------------------------
 // Drivers
 
+// kMax: max pooling, with the indices unless `values_only`; else average pooling.
 template <bool kMax, typename Rule>
 std::tuple<at::Tensor, at::Tensor> run_forward(const PoolGeometry& g, const Rule& rule,
-                                           const at::Tensor& input) {
+                                           const at::Tensor& input, bool values_only = false) {
   c10::cuda::CUDAGuard guard(input.device());
   const at::Tensor x = as_batched(input);
   const auto opts = x.options().memory_format(layout_of(x));
   at::Tensor y = at::empty({g.N, g.C, g.OH, g.OW}, opts);
-  at::Tensor ind = kMax ? at::empty({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong)) : at::Tensor();
+  const bool indices = kMax && !values_only;
+  at::Tensor ind = indices ? at::empty({g.N, g.C, g.OH, g.OW}, opts.dtype(at::kLong)) : at::Tensor();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "torchconv.pool_forward", [&] {
     launch(pool_forward<scalar_t, Rule, kMax>, y.numel(), rule, x.const_data_ptr<scalar_t>(), Strides4<int64_t>(x),
-           y.data_ptr<scalar_t>(), kMax ? ind.data_ptr<int64_t>() : nullptr, Strides4<int64_t>(y),
+           y.data_ptr<scalar_t>(), indices ? ind.data_ptr<int64_t>() : nullptr, Strides4<int64_t>(y),
            is_channels_last(y));
   });
-  return {unbatch_if(y, g.batched), kMax ? unbatch_if(ind, g.batched) : ind};
+  return {unbatch_if(y, g.batched), indices ? unbatch_if(ind, g.batched) : ind};
 }
 
 // Gradient buffer shaped like the (batched) input, contiguous in the layout of dy.
@@ -243,6 +245,13 @@ std::tuple<at::Tensor, at::Tensor> max_pool2d(const at::Tensor& input, at::IntAr
   const PoolGeometry g =
       check_max_pool2d("torchconv.max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
   return run_forward<true>(g, SlidingRule{g, false, 0}, input);
+}
+
+at::Tensor max_pool2d_values(const at::Tensor& input, at::IntArrayRef kernel_size, at::IntArrayRef stride,
+                             at::IntArrayRef padding, at::IntArrayRef dilation, bool ceil_mode) {
+  const PoolGeometry g =
+      check_max_pool2d("torchconv.max_pool2d_values", input, kernel_size, stride, padding, dilation, ceil_mode);
+  return std::get<0>(run_forward<true>(g, SlidingRule{g, false, 0}, input, true));
 }
 
 std::tuple<at::Tensor, at::Tensor> adaptive_max_pool2d(const at::Tensor& input, at::IntArrayRef output_size) {
@@ -316,6 +325,7 @@ at::Tensor max_pool2d_backward(const at::Tensor& grad_output, const at::Tensor& 
 
 TORCH_LIBRARY_IMPL(torchconv, CUDA, m) {
   m.impl("max_pool2d", &max_pool2d);
+  m.impl("max_pool2d_values", &max_pool2d_values);
   m.impl("max_pool2d_backward", &max_pool2d_backward);
   m.impl("avg_pool2d", &avg_pool2d);
   m.impl("avg_pool2d_backward", &avg_pool2d_backward);

@@ -80,7 +80,8 @@ static void fma(T* acc, const S* a, const T* b, int64_t n) {
 
 // Max over one window for NV vectors of channels [c, c + NV*VL): the window's pixels are visited in
 // scan order, each read as one contiguous run of NV vectors (a prefetch-friendly stream per row).
-template <int NV, typename S, typename T>
+// kIndices: also track and store the winners' indices (else ind is unused).
+template <bool kIndices, int NV, typename S, typename T>
 static inline void max_pixel_vectors(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh,
                                      int64_t w0, int64_t w1, int64_t dw, S* y, int64_t* ind, int64_t c) {
   typedef typename VecOf<T>::type V;
@@ -91,7 +92,7 @@ static inline void max_pixel_vectors(const S* img, int64_t W, int64_t C, int64_t
   M idx[NV];
   for (int v = 0; v < NV; ++v) {
     best[v] = V{} - std::numeric_limits<T>::infinity();
-    idx[v] = M{} + L(h0 * W + w0);
+    if (kIndices) idx[v] = M{} + L(h0 * W + w0);
   }
   for (int64_t ih = h0; ih < h1; ih += dh)
     for (int64_t iw = w0; iw < w1; iw += dw) {
@@ -101,16 +102,16 @@ static inline void max_pixel_vectors(const S* img, int64_t W, int64_t C, int64_t
         const V x = vload<T>(px + v * VL);
         const M take = (x > best[v]) | (x != x);
         best[v] = take ? x : best[v];
-        idx[v] = take ? here : idx[v];
+        if (kIndices) idx[v] = take ? here : idx[v];
       }
     }
   for (int v = 0; v < NV; ++v) {
     vstore<T>(y + c + v * VL, best[v]);
-    store_widened(ind + c + v * VL, idx[v]);
+    if (kIndices) store_widened(ind + c + v * VL, idx[v]);
   }
 }
 
-template <typename S, typename T>
+template <bool kIndices, typename S, typename T>
 static inline void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, int64_t w0,
                              int64_t w1, int64_t dw, S* y, int64_t* ind) {
   typedef typename VecOf<T>::type V;
@@ -119,9 +120,9 @@ static inline void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int
   const T neg_inf = -std::numeric_limits<T>::infinity();
   int64_t c = 0;
   // Vector lanes track flat indices in integers of the value's width, when those can hold them.
-  if ((h1 - 1) * W + (w1 - 1) <= int64_t(std::numeric_limits<L>::max())) {
-    for (; c + 4 * VL <= C; c += 4 * VL) max_pixel_vectors<4, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, c);
-    for (; c + VL <= C; c += VL) max_pixel_vectors<1, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, c);
+  if (!kIndices || (h1 - 1) * W + (w1 - 1) <= int64_t(std::numeric_limits<L>::max())) {
+    for (; c + 4 * VL <= C; c += 4 * VL) max_pixel_vectors<kIndices, 4, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, c);
+    for (; c + VL <= C; c += VL) max_pixel_vectors<kIndices, 1, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, c);
   }
   for (; c < C; ++c) {
     T best = neg_inf;
@@ -135,7 +136,7 @@ static inline void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int
         }
       }
     narrow(y + c, best);
-    ind[c] = idx;
+    if (kIndices) ind[c] = idx;
   }
 }
 
@@ -164,7 +165,11 @@ static inline void avg_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int
 template <typename S, typename T>
 static void max_row(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, const int64_t* w0,
                     const int64_t* w1, int64_t dw, int64_t count, S* y, int64_t* ind) {
-  for (int64_t o = 0; o < count; ++o) max_pixel<S, T>(img, W, C, h0, h1, dh, w0[o], w1[o], dw, y + o * C, ind + o * C);
+  if (ind) {
+    for (int64_t o = 0; o < count; ++o) max_pixel<true, S, T>(img, W, C, h0, h1, dh, w0[o], w1[o], dw, y + o * C, ind + o * C);
+  } else {
+    for (int64_t o = 0; o < count; ++o) max_pixel<false, S, T>(img, W, C, h0, h1, dh, w0[o], w1[o], dw, y + o * C, nullptr);
+  }
 }
 
 template <typename S, typename T>
