@@ -312,6 +312,32 @@ def test_conv2d_channel_chunks(case, dtype, device):
     check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
 
 
+# channels_last inputs whose padding the forward reads in place (16+ input channels per group, edge
+# columns at most an eighth of the row): border outputs leave out the taps that land in the padding,
+# edge columns run as narrow tiles grouped by their column taps. Cases: plain 3x3; stride 2 (one
+# left edge column, none on the right); dilation 2 (two edge columns per side, with different taps);
+# rows of padding deeper than the filter's reach (first and last output rows with no tap at all,
+# i.e. bias only); asymmetric filter, stride and dilation with groups.
+PADDING_IN_PLACE_CASES = [
+    # (input shape, weight shape, stride, padding, dilation, groups)
+    ((2, 16, 7, 40), (24, 16, 3, 3), 1, 1, 1, 1),
+    ((2, 32, 9, 57), (40, 32, 3, 3), 2, 1, 1, 1),
+    ((1, 20, 8, 48), (33, 20, 3, 3), 1, 2, 2, 1),
+    ((2, 16, 5, 40), (8, 16, 3, 3), 1, (4, 1), 1, 1),
+    ((2, 36, 11, 70), (12, 18, 3, 2), (2, 3), (3, 1), (2, 3), 2),
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case", PADDING_IN_PLACE_CASES, ids=[f"case{i}" for i in range(len(PADDING_IN_PLACE_CASES))])
+def test_conv2d_channels_last_padding_read_in_place(case, dtype, device):
+    x_shape, w_shape, stride, padding, dilation, groups = case
+    x = LAYOUTS["channels_last"](seeded_randn(x_shape, 0))
+    w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
+    ours, theirs = conv2d_fns(stride, padding, dilation, groups)
+    check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 @pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), (1, 2, 0), (1, 1, 0)], ids=str)
