@@ -44,6 +44,7 @@
 #include <ATen/OpMathType.h>
 #include <torch/library.h>
 
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -142,7 +143,15 @@ const T* pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp, i
     std::fill(out + (left + W) * ldp, out + Wp * ldp, T(0));
     const scalar_t* in = src + n * st.n + h * st.h;
     T* o = out + left * ldp;
-    if (st.c == 1) {  // channels_last rows: contiguous runs of C
+    if (st.c == 1 && std::is_same<scalar_t, T>::value) {  // channels_last rows: memcpy, whose stores are
+      // whole vectors (the loop below, compiled without the ISA's flags, stores 16 bytes at a time:
+      // measured 19% of the 1x1 1024-channel forward at 14x14, against 5% with memcpy)
+      if (st.w == C && ldp == C) {
+        std::memcpy(o, in, W * C * sizeof(T));
+      } else {
+        for (int64_t w = 0; w < W; ++w) std::memcpy(o + w * ldp, in + w * st.w, C * sizeof(T));
+      }
+    } else if (st.c == 1) {  // channels_last rows of another type: contiguous runs of C
       for (int64_t w = 0; w < W; ++w) {
         const scalar_t* px = in + w * st.w;
         T* ox = o + w * ldp;
@@ -368,7 +377,11 @@ void conv_forward_nchw(const ConvGeometry& g, const at::Tensor& x, const at::Ten
         const T* src = X + n * xs.n + c * xs.c + h * xs.h;
         std::fill(row, row + g.pw, T(0));
         std::fill(row + g.pw + g.W, row + Wp, T(0));
-        for (int64_t wi = 0; wi < g.W; ++wi) row[g.pw + wi] = src[wi * xs.w];
+        if (xs.w == 1) {
+          std::memcpy(row + g.pw, src, g.W * sizeof(T));
+        } else {
+          for (int64_t wi = 0; wi < g.W; ++wi) row[g.pw + wi] = src[wi * xs.w];
+        }
       }
     });
     X = XP;
