@@ -993,12 +993,16 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
   // Panels over input channels: wt[g][cb][rs][k][v] = w[g*Kg + k, cb*nb + v, r, s].
   const T* wt = pack_panels<T>(Wt, ws, g.G, Kg, Cg, g.R, g.S, nb, true);
   const bool direct = std::is_same<scalar_t, T>::value && xs.c == 1;
+  const bool nchw_row = std::is_same<scalar_t, T>::value && !direct && xs.w == 1;
   const bool panel_major = panel_major_order(CB, RS * Kg * nb, g.R * cp.width * Kg, int64_t(sizeof(T)));
   parallel_for(g.N * g.G * g.H * CB, [&](int64_t item) {
     const PanelRow pr(item, CB, g.H, panel_major);
     const int64_t cb = pr.kb, h = pr.p, gi = (item / (CB * g.H)) % g.G, n = item / (CB * g.H * g.G);
     alignas(64) T acc[kMaxTile];
     const int64_t cols = std::min(nb, Cg - cb * nb), c0 = gi * Cg + cb * nb;
+    // Into an NCHW dx of the accumulation type, the row's tiles (of every column residue) are
+    // gathered as W x nb and transposed once, as in the forward.
+    T* const row_acc = nchw_row ? workspace<T>(Slot::partials, g.W * nb) : nullptr;
     std::vector<int64_t> a_off;
     std::vector<const T*> bp;
     for (int64_t res = 0; res < std::min(g.sw, g.W); ++res) {
@@ -1019,11 +1023,16 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
         if (direct) {
           args.C = reinterpret_cast<T*>(DX) + n * xs.n + c0 + h * xs.h + w0 * xs.w;
           args.ldc = g.sw * xs.w;
+        } else if (nchw_row) {
+          args.C = row_acc + w0 * nb;
+          args.ldc = g.sw * nb;
         }
         tile.fn(mr, args);
-        if (!direct) store_tile<scalar_t, T>(acc, mr, nb, cols, DX, xs, n, c0, h, w0, g.sw);
+        if (!direct && !nchw_row) store_tile<scalar_t, T>(acc, mr, nb, cols, DX, xs, n, c0, h, w0, g.sw);
       }
     }
+    if (nchw_row)
+      transposed_copy(row_acc, nb, g.W, cols, reinterpret_cast<T*>(DX) + n * xs.n + c0 * xs.c + h * xs.h, xs.c);
   });
 }
 
