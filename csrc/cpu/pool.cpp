@@ -34,6 +34,7 @@
 #include "isa.h"
 #include "parallel.h"
 #include "storage.h"
+#include "output_cache.h"
 #include "workspace.h"
 
 namespace torchconv {

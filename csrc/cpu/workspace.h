@@ -64,15 +64,5 @@ T* workspace(Slot slot, int64_t count) {
   return reinterpret_cast<T*>(b.data.get());
 }
 
-// A new output tensor; large ones are advised onto huge pages before their first touch. Used for
-// activation-sized outputs, where page faults are a large share of the time of memory-bound passes
-// (measured: the channels_last max-pool backward of 8x128x112x112 went from 20 to 11 ms, the
-// depthwise input gradient of 8x96x112x112 from 17 ms and 9409 faults per call to 10-13 ms and 735).
-inline at::Tensor empty_output(at::IntArrayRef sizes, const at::TensorOptions& options) {
-  at::Tensor t = at::empty(sizes, options);
-  advise_huge_pages(t.data_ptr(), t.nbytes());
-  return t;
-}
-
 }  // namespace cpu
 }  // namespace torchconv
