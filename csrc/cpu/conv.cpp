@@ -1094,28 +1094,66 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
       }
     });
   }
-  // With enough tiles for every thread, each thread takes a range of tiles over all rows, and every
-  // tile has a single sum. Otherwise rows are split into one chunk per thread, each with its own
-  // partial dw (and, with fewer rows than threads, tiles are split as well); the chunks' partial sums
-  // are added in a fixed order. Within a chunk, rows are taken in blocks small enough for their input
-  // rows and gradient panels to stay in L2 while every tile sweeps over them; a tile's sum is stored
-  // by the first block and accumulated by the next.
-  const int64_t tiles_count = g.G * KB * RS * CT, threads = at::get_num_threads();
-  const bool split_tiles = tiles_count >= 8 * threads;
-  const int64_t chunks = split_tiles ? 1 : std::max<int64_t>(1, std::min(threads, rows));
-  const int64_t tile_groups = split_tiles ? threads : std::min(tiles_count, ceil_div(threads, chunks));
-  const int64_t row_bytes = sizeof(T) * (g.sh * X.sh + KB * g.Q * nb);
-  // At least 8 rows a block even where fewer fit, so that a tile's partial sums, which live in
-  // memory between blocks, are loaded and stored once per 8 rows (measured: the 3x3 dilation-4
-  // 512-channel weight gradient at 28x28, where one row fits, went from 34 to 30 ms).
-  const int64_t block_rows = std::max<int64_t>(8, (int64_t(256) << 10) / row_bytes);
+  // Rows are taken in blocks whose input rows and gradient panels stay in L2 while tiles sweep over
+  // them, of at least 8 rows, so that a tile's partial sums are loaded and stored once per 8 rows or
+  // fewer (measured: the 3x3 dilation-4 512-channel weight gradient at 28x28, where one row fits,
+  // went from 34 to 30 ms).
+  const int64_t threads = at::get_num_threads(), panels = g.G * KB * CT;
+  auto block_rows_for = [&](int64_t row_bytes) {
+    return std::min(rows, std::max<int64_t>(8, (int64_t(256) << 10) / row_bytes));
+  };
+  if (panels >= 4 * threads) {
+    // Enough (group, output-channel panel, channel tile) items for every thread: an item runs its R*S
+    // tiles over all rows, block by block, its sums kept in a small per-thread buffer, and writes its
+    // part of dw; no two items share an output, and every sum is taken in row order. Per block, the
+    // R*S tiles read the same input rows (the item's channels only: a cache line or two per pixel)
+    // and the same gradient panel.
+    const int64_t block_rows =
+        block_rows_for(sizeof(T) * ((g.W + 2 * g.pw) * std::min<int64_t>(32, X.sw) * g.sh + g.Q * nb));
+    parallel_for(panels, [&](int64_t item) {
+      const int64_t ct = item % CT, kb = (item / CT) % KB, gi = item / (CT * KB);
+      const int64_t c0 = csplit.start(ct), mr = csplit.size(ct), k0 = gi * Kg + kb * nb;
+      const int64_t cols = std::min(nb, Kg - kb * nb);
+      T* const sums = workspace<T>(Slot::partials, RS * MR * nb);
+      TapList<int64_t> row_off(block_rows), a_off(block_rows);
+      TapList<const T*> bp(block_rows);
+      for (int64_t rb = 0; rb < rows; rb += block_rows) {
+        const int64_t nrows = std::min(block_rows, rows - rb);
+        for (int64_t i = 0; i < nrows; ++i) {
+          const int64_t row = rb + i, n = row / g.P, p = row % g.P;
+          row_off[i] = n * X.sn + p * g.sh * X.sh + gi * Cg + c0;
+          bp[i] = dyp + ((gi * KB + kb) * rows + row) * g.Q * nb;
+        }
+        for (int64_t rs = 0; rs < RS; ++rs) {
+          const int64_t tap = (rs / g.S) * g.dh * X.sh + (rs % g.S) * g.dw * X.sw;
+          for (int64_t i = 0; i < nrows; ++i) a_off[i] = row_off[i] + tap;
+          tile.fn(mr, TileArgs<T>{X.p, 1, g.sw * X.sw, a_off.data(), bp.data(), nb, nrows, g.Q, sums + rs * MR * nb,
+                                  nb, nb, nullptr, nullptr, rb > 0});
+        }
+      }
+      for (int64_t v = 0; v < cols; ++v)
+        for (int64_t i = 0; i < mr; ++i)
+          for (int64_t rs = 0; rs < RS; ++rs)
+            DW[(k0 + v) * wst.n + (c0 + i) * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] =
+                static_cast<scalar_t>(sums[(rs * MR + i) * nb + v]);
+    });
+    return;
+  }
+  // Few tiles: rows are split into one chunk per thread, each with its own partial dw (and, with
+  // fewer rows than threads, tiles are split as well); the chunks' partial sums are added in a fixed
+  // order. Within a chunk, every tile sweeps each block of rows; its sum is stored by the first block
+  // and accumulated by the next.
+  const int64_t tiles_count = panels * RS;
+  const int64_t chunks = std::max<int64_t>(1, std::min(threads, rows));
+  const int64_t tile_groups = std::min(tiles_count, ceil_div(threads, chunks));
+  const int64_t block_rows = block_rows_for(sizeof(T) * (g.sh * X.sh + KB * g.Q * nb));
   T* const part = workspace<T>(Slot::partials, chunks * tiles_count * MR * nb);
   parallel_for(chunks * tile_groups, [&](int64_t item) {
     const int64_t ch = item / tile_groups, tg = item % tile_groups;
     const int64_t t0 = tg * tiles_count / tile_groups, t1 = (tg + 1) * tiles_count / tile_groups;
     const int64_t row0 = ch * rows / chunks, row1 = (ch + 1) * rows / chunks;
-    std::vector<int64_t> a_off(block_rows);
-    std::vector<const T*> bp(block_rows);
+    TapList<int64_t> a_off(block_rows);
+    TapList<const T*> bp(block_rows);
     for (int64_t rb = row0; rb < row1; rb += block_rows) {
       const int64_t nrows = std::min(block_rows, row1 - rb);
       for (int64_t t = t0; t < t1; ++t) {
@@ -1133,7 +1171,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   });
   // The taps of one (channel panel, channel tile) are summed together: they fill the same cache
   // lines of dw, which would otherwise be fetched once per tap.
-  parallel_for(tiles_count / RS, [&](int64_t item) {
+  parallel_for(panels, [&](int64_t item) {
     const int64_t ct = item % CT, kb = (item / CT) % KB, gi = item / (CT * KB);
     const int64_t c0 = csplit.start(ct), mr = csplit.size(ct), k0 = gi * Kg + kb * nb;
     const int64_t cols = std::min(nb, Kg - kb * nb);
