@@ -923,6 +923,101 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
 // Input gradient: dx[n, c, h, w] = sum over taps (r, s) reaching (h, w) and k of
 //                 dy[n, k, (h+ph-r*dh)/sh, (w+pw-s*dw)/sw] * w[k, c, r, s]
 
+// Whether the input gradient of g goes through col2im: few input channels (G = 1), so that the
+// input gradient's tiles, whose columns are input channels, would be at most half full, and enough
+// filter taps for the R*S*C columns of conv_input_grad_col2im to fill a tile.
+template <typename T>
+bool input_grad_by_col2im(const ConvGeometry& g) {
+  const int64_t nb = tiles<T>().narrow.nb;
+  return g.G == 1 && 2 * g.C <= nb && g.R * g.S * g.C >= nb;
+}
+
+// The input gradient as a product over all filter taps at once, then col2im: per output row (n, p),
+//   D[q][(r*S + s)*C + c] = sum_k dy[n, k, p, q] * w[k, c, r, s]
+// (tile rows = output pixels, columns = R*S*C, J = K, weights packed as panels of nb of those
+// columns), and each D row is added into the input pixels its taps come from, in a float NHWC
+// accumulator, converted into dx at the end. Work items are bands of output rows of one image; the
+// even bands, then the odd ones, run in parallel, bands being tall enough that two even (or two odd)
+// bands never reach the same input row. Sums are taken in a fixed order (band parity, rows, columns,
+// taps), whatever the thread count.
+template <typename scalar_t>
+void conv_input_grad_col2im(const ConvGeometry& g, const at::Tensor& dy, const at::Tensor& w, at::Tensor& dx) {
+  using T = at::opmath_type<scalar_t>;
+  const int64_t C = g.C, K = g.K, RS = g.R * g.S, L = RS * C;
+  const TileKernel<T>& tile = tiles<T>().wide;
+  const int64_t nb = tile.nb, MR = tile.mr_max, LB = ceil_div(L, nb), Lp = LB * nb;
+  const NhwcView<T> DY = nhwc_source<scalar_t, T>(dy, 0, 0, Slot::grad, 1);
+  // Panels: wp[b][k][v] = w[k, c, r, s] for column b*nb + v = (r*S + s)*C + c, 0 past L.
+  T* const wp = workspace<T>(Slot::weights, LB * K * nb);
+  {
+    const scalar_t* W = w.const_data_ptr<scalar_t>();
+    const Strides4 ws(w);
+    for (int64_t b = 0; b < LB; ++b)
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t v = 0; v < nb; ++v) {
+          const int64_t col = b * nb + v, rs = col / C, c = col % C;
+          wp[(b * K + k) * nb + v] =
+              col < L ? static_cast<T>(W[k * ws.n + c * ws.c + (rs / g.S) * ws.h + (rs % g.S) * ws.w]) : T(0);
+        }
+  }
+  const int64_t HWC = g.H * g.W * C;
+  T* const acc = workspace<T>(Slot::input, g.N * HWC);
+  parallel_for(g.N * g.H, [&](int64_t row) { std::fill(acc + row * g.W * C, acc + (row + 1) * g.W * C, T(0)); });
+  // Band height: over (R-1)*dh/sh - 1 rows, so that bands two apart reach disjoint input rows.
+  const int64_t bh = std::max<int64_t>(4, ((g.R - 1) * g.dh - g.sh) / g.sh + 1), bands = ceil_div(g.P, bh);
+  const TileSplit split(g.Q, MR);
+  for (int64_t parity = 0; parity < 2; ++parity) {
+    parallel_for(g.N * ceil_div(bands - parity, 2), [&](int64_t item) {
+      const int64_t per_image = ceil_div(bands - parity, 2), n = item / per_image;
+      const int64_t band = 2 * (item % per_image) + parity;
+      T* const D = workspace<T>(Slot::partials, g.Q * Lp);
+      const int64_t a_off = 0;
+      for (int64_t p = band * bh; p < std::min(g.P, (band + 1) * bh); ++p) {
+        for (int64_t b = 0; b < LB; ++b) {
+          const T* bp = wp + b * K * nb;
+          for (int64_t t = 0; t < split.count; ++t) {
+            const int64_t q0 = split.start(t);
+            tile.fn(split.size(t), TileArgs<T>{DY.p + n * DY.sn + p * DY.sh + q0 * DY.sw, DY.sw, 1, &a_off, &bp, nb,
+                                               1, K, D + q0 * Lp + b * nb, Lp, nb, nullptr, nullptr, false});
+          }
+        }
+        for (int64_t r = 0; r < g.R; ++r) {
+          const int64_t h = p * g.sh - g.ph + r * g.dh;
+          if (h < 0 || h >= g.H) continue;
+          T* const out_row = acc + n * HWC + h * g.W * C;
+          for (int64_t q = 0; q < g.Q; ++q) {
+            // Taps s in [s0, s1) land in the row; with dw = 1 they are one contiguous run.
+            const int64_t w0 = q * g.sw - g.pw;
+            const int64_t s0 = w0 >= 0 ? 0 : std::min(g.S, ceil_div(-w0, g.dw));
+            const int64_t s1 = std::max(s0, std::min(g.S, w0 >= g.W ? 0 : (g.W - 1 - w0) / g.dw + 1));
+            const T* d = D + q * Lp + r * g.S * C;
+            if (g.dw == 1) {
+              T* o = out_row + (w0 + s0) * C;
+              for (int64_t e = s0 * C; e < s1 * C; ++e) o[e - s0 * C] += d[e];
+            } else {
+              for (int64_t s = s0; s < s1; ++s)
+                for (int64_t c = 0; c < C; ++c) out_row[(w0 + s * g.dw) * C + c] += d[s * C + c];
+            }
+          }
+        }
+      }
+    });
+  }
+  scalar_t* const DX = dx.data_ptr<scalar_t>();
+  const Strides4 xs(dx);
+  parallel_for(g.N * g.H, [&](int64_t row) {
+    const int64_t n = row / g.H, h = row % g.H;
+    const T* a = acc + row * g.W * C;
+    if (std::is_same<scalar_t, T>::value && xs.c == 1 && xs.w == C) {
+      std::memcpy(DX + n * xs.n + h * xs.h, a, g.W * C * sizeof(T));
+      return;
+    }
+    for (int64_t wi = 0; wi < g.W; ++wi)
+      for (int64_t c = 0; c < C; ++c)
+        DX[n * xs.n + c * xs.c + h * xs.h + wi * xs.w] = static_cast<scalar_t>(a[wi * C + c]);
+  });
+}
+
 template <typename scalar_t>
 void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tensor& w, at::Tensor& dx) {
   using T = at::opmath_type<scalar_t>;
@@ -956,6 +1051,10 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
     depthwise_pass<scalar_t>(d, dy, [&](int64_t c, int64_t kp, int64_t r, int64_t s) {
       return static_cast<T>(Wt[(c / Cg * Cg + kp) * ws.n + (c % Cg) * ws.c + (g.R - 1 - r) * ws.h + (g.S - 1 - s) * ws.w]);
     }, zero.data(), dx);
+    return;
+  }
+  if (input_grad_by_col2im<T>(g)) {
+    conv_input_grad_col2im<scalar_t>(g, dy, w, dx);
     return;
   }
   // dy as a dense NHWC buffer with cp.left zero columns on the left and cp.width columns in all: dy
