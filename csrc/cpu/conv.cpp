@@ -1170,11 +1170,20 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, nb);
   const TileSplit csplit(Cg, MR);
   const int64_t CT = csplit.count;
-  // dy panels: dyp[g][kb][n*P + p][q][v] = dy[n, g*Kg + kb*nb + v, p, q]
-  T* const dyp = workspace<T>(Slot::grad, g.G * KB * rows * g.Q * nb);
-  {
-    const scalar_t* DY = dy.const_data_ptr<scalar_t>();
-    const Strides4 ds(dy);
+  // dy panels, the tiles' B: row (n, p) of panel (g, kb) holds dy[n, g*Kg + kb*nb + v, p, q] at
+  // [q*ldb + v]. dy itself where it is channels_last, of the accumulation type and every panel full
+  // (ldb = its pixel step), else a copy dyp[g][kb][n*P + p][q][v] (ldb = nb), zero past Kg.
+  const scalar_t* DY = dy.const_data_ptr<scalar_t>();
+  const Strides4 ds(dy);
+  const bool dy_in_place = std::is_same<scalar_t, T>::value && ds.c == 1 && Kg % nb == 0;
+  T* const dyp = dy_in_place ? nullptr : workspace<T>(Slot::grad, g.G * KB * rows * g.Q * nb);
+  const int64_t ldb = dy_in_place ? ds.w : nb;
+  auto dy_row = [&](int64_t gi, int64_t kb, int64_t row) -> const T* {
+    if (dy_in_place)
+      return reinterpret_cast<const T*>(DY) + (row / g.P) * ds.n + (row % g.P) * ds.h + gi * Kg + kb * nb;
+    return dyp + ((gi * KB + kb) * rows + row) * g.Q * nb;
+  };
+  if (!dy_in_place) {
     parallel_for(g.G * KB * rows, [&](int64_t item) {
       const int64_t row = item % rows, gk = item / rows, kb = gk % KB, gi = gk / KB;
       const int64_t n = row / g.P, p = row % g.P, k0 = gi * Kg + kb * nb, cols = std::min(nb, Kg - kb * nb);
@@ -1185,6 +1194,8 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
           const scalar_t* src = DY + n * ds.n + k0 + p * ds.h + q * ds.w;
           for (int64_t v = 0; v < cols; ++v) d[q * nb + v] = static_cast<T>(src[v]);
         }
+      } else if (std::is_same<scalar_t, T>::value && ds.w == 1) {  // NCHW rows: a cols x Q transposition
+        transposed_copy(DY + n * ds.n + k0 * ds.c + p * ds.h, ds.c, cols, g.Q, d, nb);
       } else {
         for (int64_t v = 0; v < cols; ++v) {
           const scalar_t* src = DY + n * ds.n + (k0 + v) * ds.c + p * ds.h;
@@ -1221,12 +1232,12 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
         for (int64_t i = 0; i < nrows; ++i) {
           const int64_t row = rb + i, n = row / g.P, p = row % g.P;
           row_off[i] = n * X.sn + p * g.sh * X.sh + gi * Cg + c0;
-          bp[i] = dyp + ((gi * KB + kb) * rows + row) * g.Q * nb;
+          bp[i] = dy_row(gi, kb, row);
         }
         for (int64_t rs = 0; rs < RS; ++rs) {
           const int64_t tap = (rs / g.S) * g.dh * X.sh + (rs % g.S) * g.dw * X.sw;
           for (int64_t i = 0; i < nrows; ++i) a_off[i] = row_off[i] + tap;
-          tile.fn(mr, TileArgs<T>{X.p, 1, g.sw * X.sw, a_off.data(), bp.data(), nb, nrows, g.Q, sums + rs * MR * nb,
+          tile.fn(mr, TileArgs<T>{X.p, 1, g.sw * X.sw, a_off.data(), bp.data(), ldb, nrows, g.Q, sums + rs * MR * nb,
                                   nb, nb, nullptr, nullptr, rb > 0});
         }
       }
@@ -1261,9 +1272,9 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
         for (int64_t i = 0; i < nrows; ++i) {
           const int64_t row = rb + i, n = row / g.P, p = row % g.P;
           a_off[i] = n * X.sn + (p * g.sh + r * g.dh) * X.sh + s * g.dw * X.sw + gi * Cg + c0;
-          bp[i] = dyp + ((gi * KB + kb) * rows + row) * g.Q * nb;
+          bp[i] = dy_row(gi, kb, row);
         }
-        tile.fn(mr, TileArgs<T>{X.p, 1, g.sw * X.sw, a_off.data(), bp.data(), nb, nrows, g.Q,
+        tile.fn(mr, TileArgs<T>{X.p, 1, g.sw * X.sw, a_off.data(), bp.data(), ldb, nrows, g.Q,
                                 part + (ch * tiles_count + t) * MR * nb, nb, nb, nullptr, nullptr, rb > row0});
       }
     }
