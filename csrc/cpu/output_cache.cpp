@@ -1,6 +1,6 @@
 // Output memory of the CPU ops (see output_cache.h): freed blocks of at least kMinBytes are kept,
-// by size, and handed out again for outputs of the same rounded size, oldest dropped first once the
-// free blocks exceed the budget.
+// by size, and handed out again for outputs of the same rounded size, the most recently freed first
+// (the likeliest to be still in cache), the oldest dropped first once the free blocks exceed the budget.
 #include "output_cache.h"
 
 #include <ATen/EmptyTensor.h>
@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <list>
 #include <mutex>
 #include <new>
@@ -37,11 +38,11 @@ class OutputCache final : public c10::Allocator {
     void* data = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      for (auto it = free_.begin(); it != free_.end(); ++it) {
+      for (auto it = free_.rbegin(); it != free_.rend(); ++it) {  // the most recently freed first
         if (it->size == size) {
           data = it->data;
           free_bytes_ -= size;
-          free_.erase(it);
+          free_.erase(std::next(it).base());
           break;
         }
       }
