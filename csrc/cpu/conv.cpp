@@ -52,9 +52,9 @@
 #include "../checks.h"
 #include "../shape.h"
 #include "isa.h"
+#include "output_cache.h"
 #include "parallel.h"
 #include "storage.h"
-#include "output_cache.h"
 #include "workspace.h"
 
 namespace torchconv {

@@ -101,6 +101,9 @@ struct ChannelKernels {
   void (*plane_sums)(const S* x, int64_t count, int64_t n, T* sums);
   // Its backward: out[i*n + e] = values[i] / divisor for i < count, e < n.
   void (*plane_fill)(const S* values, int64_t count, int64_t n, T divisor, T* out);
+  // Average-pooling backward of one NCHW row for windows k columns wide that tile the row from column
+  // 0 without overlap: out[w] = g[w / k] / div[w / k] for w < min(W, OW*k), 0 for the other w < W.
+  void (*avg_expand_row)(const S* g, const T* div, int64_t k, int64_t OW, int64_t W, T* out);
 };
 
 // b[j*ldb + i] = a[i*lda + j] for i < rows, j < cols, on elements of 2, 4 or 8 bytes (any type of

@@ -27,14 +27,15 @@
 
 #include <atomic>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "../checks.h"
 #include "../shape.h"
 #include "isa.h"
+#include "output_cache.h"
 #include "parallel.h"
 #include "storage.h"
-#include "output_cache.h"
 #include "workspace.h"
 
 namespace torchconv {
@@ -140,6 +141,14 @@ template <typename Rule>
 bool is_global(const PoolGeometry& g, const Rule& rule) {
   const Window w = rule.window(0, 0);
   return g.OH == 1 && g.OW == 1 && w.h0 == 0 && w.h1 == g.H && w.w0 == 0 && w.w1 == g.W;
+}
+
+// Whether the windows tile the input from its top-left corner without overlap: sliding windows with
+// stride = kernel size and no padding (any rows and columns past the last window belong to none).
+template <typename Rule>
+bool tiles_without_overlap(const PoolGeometry& g, const Rule&) {
+  return std::is_same<Rule, SlidingRule>::value && g.kh == g.sh && g.kw == g.sw && g.ph == 0 && g.pw == 0 &&
+         g.dh == 1 && g.dw == 1;
 }
 
 // The output columns' windows, the same for every output row: columns [w0[ow], w1[ow]).
@@ -277,6 +286,22 @@ void avg_backward(const PoolGeometry& g, const Rule& rule, const at::Tensor& dy,
   // channels), so every element is written once and no thread shares one. The windows' divisors
   // and each input column's output columns are tabulated once.
   const std::vector<T> div = divisor_table<T>(rule, OH, OW);
+  if (!is_channels_last(dy) && tiles_without_overlap(g, rule)) {
+    // Windows tiling the planes (DenseNet's 2x2 stride 2): each input row is its output row's
+    // gradients, each repeated kw times (and divided), or zeros below the last window.
+    parallel_for_ranges(g.N * C * H, std::max<int64_t>(1, 4096 / W), [&](int64_t row0, int64_t row1) {
+      for (int64_t row = row0; row < row1; ++row) {
+        const int64_t plane = row / H, oh = (row % H) / g.kh;
+        T* out = DX + row * W;
+        if (oh >= OH) {
+          std::fill(out, out + W, T(0));
+          continue;
+        }
+        kern.avg_expand_row(raw(DY) + (plane * OH + oh) * OW, div.data() + oh * OW, g.kw, OW, W, out);
+      }
+    });
+    return;
+  }
   std::vector<int64_t> ow_lo(W), ow_hi(W);
   for (int64_t w = 0; w < W; ++w) {
     const Range cols = rule.outputs_w(w);

@@ -15,6 +15,7 @@
 // Max pooling keeps PyTorch's scan exactly: the running maximum starts at -inf at the window's first
 // element, an element replaces it when greater or NaN; the winner's flat index h*W + w is tracked in
 // integer lanes of the value's width, widened to int64 when stored.
+#include <algorithm>
 #include <limits>
 #include <type_traits>
 
@@ -469,6 +470,23 @@ static void plane_fill(const S* values, int64_t count, int64_t n, T divisor, T* 
 }
 
 template <typename S, typename T>
+static void avg_expand_row(const S* g, const T* div, int64_t k, int64_t OW, int64_t W, T* out) {
+  const int64_t covered = std::min(W, OW * k);
+  if (k == 2) {  // one division per pair, the pair stored interleaved (vectorised by the compiler)
+    const int64_t pairs = covered / 2;
+    for (int64_t o = 0; o < pairs; ++o) {
+      const T v = widen(g[o]) / div[o];
+      out[2 * o] = v;
+      out[2 * o + 1] = v;
+    }
+    if (covered % 2) out[covered - 1] = widen(g[pairs]) / div[pairs];
+  } else {
+    for (int64_t w = 0; w < covered; ++w) out[w] = widen(g[w / k]) / div[w / k];
+  }
+  for (int64_t w = covered; w < W; ++w) out[w] = T(0);
+}
+
+template <typename S, typename T>
 static ChannelKernels<S, T> make_channel_kernels() {
   return ChannelKernels<S, T>{&fma<S, T>,
                               &max_row<S, T>,
@@ -480,7 +498,8 @@ static ChannelKernels<S, T> make_channel_kernels() {
                               &depthwise_grad_rows<S, T>,
                               &split_phases<S, T>,
                               &plane_sums<S, T>,
-                              &plane_fill<S, T>};
+                              &plane_fill<S, T>,
+                              &avg_expand_row<S, T>};
 }
 
 const ChannelKernels<float, float> kChanF32 = make_channel_kernels<float, float>();
