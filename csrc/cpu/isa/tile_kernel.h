@@ -36,6 +36,14 @@ static void tile(const TileArgs<T>& p) {
     for (int k = 0; k < kBases; ++k) base[k] = p.A + p.a_off[t] + k * kRowsPerBase * sa;
     const T* bt = p.b[t];
     for (int64_t j = 0; j < J; ++j) {
+      // Where rows run along j (the forward and the input gradient), each row's line two ahead is
+      // requested every 16 elements: the 14 or 28 rows are separate streams, more than the hardware
+      // prefetchers follow (measured: the 1x1 256-to-64-channel forward at 56x56 in channels_last,
+      // 5.4-5.8 ms -> 5.0-5.3 ms; the 3x3 64-channel one 9.2 -> 8.9 ms).
+      if (sj == 1 && (j & 15) == 0) {
+#pragma GCC unroll 32
+        for (int i = 0; i < MR; ++i) __builtin_prefetch(base[i / kRowsPerBase] + (i % kRowsPerBase) * sa + 32, 0, 3);
+      }
       V bv[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const V*>(bt + v * VL);
