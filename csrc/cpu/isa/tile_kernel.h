@@ -39,10 +39,17 @@ static void tile(const TileArgs<T>& p) {
       // Where rows run along j (the forward and the input gradient), each row's line two ahead is
       // requested every 16 elements: the 14 or 28 rows are separate streams, more than the hardware
       // prefetchers follow (measured: the 1x1 256-to-64-channel forward at 56x56 in channels_last,
-      // 5.4-5.8 ms -> 5.0-5.3 ms; the 3x3 64-channel one 9.2 -> 8.9 ms).
+      // 5.4-5.8 ms -> 5.0-5.3 ms; the 3x3 64-channel one 9.2 -> 8.9 ms). Elsewhere (the weight
+      // gradient, the NCHW route) A and B advance by a fixed step per j, restarting at every tap: the
+      // elements 8 steps ahead are requested every 4 (the 1x1 weight gradients at 56x56 3-5% faster,
+      // the NCHW-route 1x1 forwards 5-10%).
       if (sj == 1 && (j & 15) == 0) {
 #pragma GCC unroll 32
         for (int i = 0; i < MR; ++i) __builtin_prefetch(base[i / kRowsPerBase] + (i % kRowsPerBase) * sa + 32, 0, 3);
+      } else if (sj != 1 && (j & 3) == 0) {
+        __builtin_prefetch(base[0] + 8 * sj, 0, 3);
+        __builtin_prefetch(bt + 8 * ldb, 0, 3);
+        if (NB * sizeof(T) > 64) __builtin_prefetch(bt + 8 * ldb + 64 / sizeof(T), 0, 3);
       }
       V bv[NV];
 #pragma GCC unroll 4
