@@ -189,15 +189,25 @@ int64_t pixel_pitch(int64_t C, int64_t row_step) {
   return aliasing ? C + 64 / int64_t(sizeof(T)) : C;
 }
 
-// x as an NHWC view padded by (ph, pw): x itself when it is unpadded, channels_last, already of the
-// accumulation type and needs no wider pitch (pixel_pitch), else a zero-padded copy (pack_nhwc).
+// Whether x can be read in place as an NHWC view (nhwc_view) by micro-kernel rows every `row_step`-th
+// pixel: channels_last, already of the accumulation type, and needing no wider pitch (pixel_pitch).
+template <typename scalar_t, typename T>
+bool nhwc_in_place(const at::Tensor& x, int64_t row_step) {
+  return std::is_same<scalar_t, T>::value && x.stride(1) == 1 && pixel_pitch<T>(x.size(1), row_step) == x.size(1);
+}
+
+// x itself as an NHWC view (see nhwc_in_place).
+template <typename scalar_t, typename T>
+NhwcView<T> nhwc_view(const at::Tensor& x) {
+  return {reinterpret_cast<const T*>(x.const_data_ptr<scalar_t>()), x.stride(0), x.stride(2), x.stride(3)};
+}
+
+// x as an NHWC view padded by (ph, pw): x itself when it is unpadded and can be read in place
+// (nhwc_in_place), else a zero-padded copy (pack_nhwc).
 template <typename scalar_t, typename T>
 NhwcView<T> nhwc_source(const at::Tensor& x, int64_t ph, int64_t pw, Slot slot = Slot::input, int64_t row_step = 0) {
-  const Strides4 st(x);
+  if (ph == 0 && pw == 0 && nhwc_in_place<scalar_t, T>(x, row_step)) return nhwc_view<scalar_t, T>(x);
   const int64_t C = x.size(1), ldp = pixel_pitch<T>(C, row_step);
-  if (std::is_same<scalar_t, T>::value && ph == 0 && pw == 0 && st.c == 1 && ldp == C) {
-    return {reinterpret_cast<const T*>(x.const_data_ptr<scalar_t>()), st.n, st.h, st.w};
-  }
   const int64_t Hp = x.size(2) + 2 * ph, Wp = x.size(3) + 2 * pw;
   return {pack_nhwc<scalar_t, T>(x, ph, pw, Hp, Wp, slot, ldp), Hp * Wp * ldp, Wp * ldp, ldp};
 }
@@ -804,16 +814,16 @@ struct ReadPadding {
 };
 
 // Whether the forward reads x in place, padding included (ReadPadding), rather than from a padded
-// NHWC copy: for channels_last inputs of the accumulation type with a pixel pitch of their own
-// (pixel_pitch) and, where there is padding, at least 16 input channels per group and edge columns
-// making up at most an eighth of the row, since edge tiles are narrow (one to a few columns).
+// NHWC copy: where x can be read in place (nhwc_in_place) and, where there is padding, with at least
+// 16 input channels per group and edge columns making up at most an eighth of the row, since edge
+// tiles are narrow (one to a few columns).
 // Measured on Zen 4, interleaved A/B over 40 calls each, in place against the copy: the 3x3 stride-2
 // 128-channel layer at 56x56 +7%, the 3x3 dilation-2 256-channel one at 33x33 (4 edge columns of
 // 33) +10%, the 3x3 64-channel one at 56x56 +1%; the 3x3 256-channel one at 14x14 (2 of 14) -1.5%
 // and the 7x7 stem over 3 channels -2%; the dilation-4 512-channel one at 28x28 (8 of 28) even.
 template <typename scalar_t, typename T>
 bool reads_padding_in_place(const ConvGeometry& g, const at::Tensor& x) {
-  if (!std::is_same<scalar_t, T>::value || x.stride(1) != 1 || pixel_pitch<T>(g.C, g.sw) != g.C) return false;
+  if (!nhwc_in_place<scalar_t, T>(x, g.sw)) return false;
   if (g.ph == 0 && g.pw == 0) return true;
   const ReadPadding pad(g, true);
   return g.C / g.G >= 16 && 8 * (g.Q - (pad.q1 - pad.q0)) <= g.Q;
@@ -852,8 +862,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   // The source: x itself where it is channels_last float with a suitable pixel pitch, its padding
   // then left to the taps (ReadPadding), else a zero-padded NHWC copy.
   const bool in_place = reads_padding_in_place<scalar_t, T>(g, x);
-  const NhwcView<T> X = in_place ? NhwcView<T>{reinterpret_cast<const T*>(x.const_data_ptr<scalar_t>()), x.stride(0), x.stride(2), x.stride(3)}
-                                 : nhwc_source<scalar_t, T>(x, g.ph, g.pw, Slot::input, g.sw);
+  const NhwcView<T> X = in_place ? nhwc_view<scalar_t, T>(x) : nhwc_source<scalar_t, T>(x, g.ph, g.pw, Slot::input, g.sw);
   const ReadPadding pad(g, in_place);
 
   const TileKernel<T>& tile = pick_tile<T>(Kg);
@@ -966,6 +975,7 @@ void conv_input_grad_col2im(const ConvGeometry& g, const at::Tensor& dy, const a
   // Band height: over (R-1)*dh/sh - 1 rows, so that bands two apart reach disjoint input rows.
   const int64_t bh = std::max<int64_t>(4, ((g.R - 1) * g.dh - g.sh) / g.sh + 1), bands = ceil_div(g.P, bh);
   const TileSplit split(g.Q, MR);
+  const ReadPadding pad(g, true);  // the taps of each output row and column that land in x
   for (int64_t parity = 0; parity < 2; ++parity) {
     parallel_for(g.N * ceil_div(bands - parity, 2), [&](int64_t item) {
       const int64_t per_image = ceil_div(bands - parity, 2), n = item / per_image;
@@ -981,15 +991,11 @@ void conv_input_grad_col2im(const ConvGeometry& g, const at::Tensor& dy, const a
                                                1, K, D + q0 * Lp + b * nb, Lp, nb, nullptr, nullptr, false});
           }
         }
-        for (int64_t r = 0; r < g.R; ++r) {
-          const int64_t h = p * g.sh - g.ph + r * g.dh;
-          if (h < 0 || h >= g.H) continue;
-          T* const out_row = acc + n * HWC + h * g.W * C;
+        for (int64_t r = pad.r0(p); r < pad.r1(p); ++r) {
+          T* const out_row = acc + n * HWC + (p * g.sh - g.ph + r * g.dh) * g.W * C;
           for (int64_t q = 0; q < g.Q; ++q) {
             // Taps s in [s0, s1) land in the row; with dw = 1 they are one contiguous run.
-            const int64_t w0 = q * g.sw - g.pw;
-            const int64_t s0 = w0 >= 0 ? 0 : std::min(g.S, ceil_div(-w0, g.dw));
-            const int64_t s1 = std::max(s0, std::min(g.S, w0 >= g.W ? 0 : (g.W - 1 - w0) / g.dw + 1));
+            const int64_t w0 = q * g.sw - g.pw, s0 = pad.s0(q), s1 = pad.s1(q);
             const T* d = D + q * Lp + r * g.S * C;
             if (g.dw == 1) {
               T* o = out_row + (w0 + s0) * C;
@@ -1010,11 +1016,9 @@ void conv_input_grad_col2im(const ConvGeometry& g, const at::Tensor& dy, const a
     const T* a = acc + row * g.W * C;
     if (std::is_same<scalar_t, T>::value && xs.c == 1 && xs.w == C) {
       std::memcpy(DX + n * xs.n + h * xs.h, a, g.W * C * sizeof(T));
-      return;
+    } else {
+      store_tile<scalar_t, T>(a, g.W, C, C, DX, xs, n, 0, h, 0, 1);
     }
-    for (int64_t wi = 0; wi < g.W; ++wi)
-      for (int64_t c = 0; c < C; ++c)
-        DX[n * xs.n + c * xs.c + h * xs.h + wi * xs.w] = static_cast<scalar_t>(a[wi * C + c]);
   });
 }
 
@@ -1209,6 +1213,24 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   // fewer (measured: the 3x3 dilation-4 512-channel weight gradient at 28x28, where one row fits,
   // went from 34 to 30 ms).
   const int64_t threads = at::get_num_threads(), panels = g.G * KB * CT;
+  // Panel item `item`: (group gi, output-channel panel kb, channel tile ct), i.e. input channels
+  // c0 .. c0+mr and output channels k0 .. k0+cols of group gi.
+  struct PanelItem {
+    int64_t ct, kb, gi, c0, mr, k0, cols;
+  };
+  auto panel_item = [&](int64_t item) {
+    const int64_t ct = item % CT, kb = (item / CT) % KB, gi = item / (CT * KB);
+    return PanelItem{ct, kb, gi, csplit.start(ct), csplit.size(ct), gi * Kg + kb * nb, std::min(nb, Kg - kb * nb)};
+  };
+  // Writes a panel item's dw entries: value(rs, i, v) for filter tap rs, channel c0 + i, output
+  // channel k0 + v, a tile's taps together (they fill the same cache lines of dw).
+  auto write_dw = [&](const PanelItem& pi, const auto& value) {
+    for (int64_t v = 0; v < pi.cols; ++v)
+      for (int64_t i = 0; i < pi.mr; ++i)
+        for (int64_t rs = 0; rs < RS; ++rs)
+          DW[(pi.k0 + v) * wst.n + (pi.c0 + i) * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] =
+              static_cast<scalar_t>(value(rs, i, v));
+  };
   auto block_rows_for = [&](int64_t row_bytes) {
     return std::min(rows, std::max<int64_t>(8, (int64_t(256) << 10) / row_bytes));
   };
@@ -1226,9 +1248,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
     const int64_t block_rows =
         block_rows_for(sizeof(T) * ((g.W + 2 * g.pw) * std::min<int64_t>(32, X.sw) * g.sh + g.Q * nb));
     parallel_for(panels, [&](int64_t item) {
-      const int64_t ct = item % CT, kb = (item / CT) % KB, gi = item / (CT * KB);
-      const int64_t c0 = csplit.start(ct), mr = csplit.size(ct), k0 = gi * Kg + kb * nb;
-      const int64_t cols = std::min(nb, Kg - kb * nb);
+      const PanelItem pi = panel_item(item);
       T* const sums = workspace<T>(Slot::partials, RS * MR * nb);
       TapList<int64_t> row_off(block_rows), a_off(block_rows);
       TapList<const T*> bp(block_rows);
@@ -1236,21 +1256,17 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
         const int64_t nrows = std::min(block_rows, rows - rb);
         for (int64_t i = 0; i < nrows; ++i) {
           const int64_t row = rb + i, n = row / g.P, p = row % g.P;
-          row_off[i] = n * X.sn + p * g.sh * X.sh + gi * Cg + c0;
-          bp[i] = dy_row(gi, kb, row);
+          row_off[i] = n * X.sn + p * g.sh * X.sh + pi.gi * Cg + pi.c0;
+          bp[i] = dy_row(pi.gi, pi.kb, row);
         }
         for (int64_t rs = 0; rs < RS; ++rs) {
           const int64_t tap = (rs / g.S) * g.dh * X.sh + (rs % g.S) * g.dw * X.sw;
           for (int64_t i = 0; i < nrows; ++i) a_off[i] = row_off[i] + tap;
-          tile.fn(mr, TileArgs<T>{X.p, 1, g.sw * X.sw, a_off.data(), bp.data(), ldb, nrows, g.Q, sums + rs * MR * nb,
-                                  nb, nb, nullptr, nullptr, rb > 0});
+          tile.fn(pi.mr, TileArgs<T>{X.p, 1, g.sw * X.sw, a_off.data(), bp.data(), ldb, nrows, g.Q,
+                                     sums + rs * MR * nb, nb, nb, nullptr, nullptr, rb > 0});
         }
       }
-      for (int64_t v = 0; v < cols; ++v)
-        for (int64_t i = 0; i < mr; ++i)
-          for (int64_t rs = 0; rs < RS; ++rs)
-            DW[(k0 + v) * wst.n + (c0 + i) * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] =
-                static_cast<scalar_t>(sums[(rs * MR + i) * nb + v]);
+      write_dw(pi, [&](int64_t rs, int64_t i, int64_t v) { return sums[(rs * MR + i) * nb + v]; });
     });
     return;
   }
@@ -1284,21 +1300,15 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
       }
     }
   });
-  // The taps of one (channel panel, channel tile) are summed together: they fill the same cache
-  // lines of dw, which would otherwise be fetched once per tap.
+  // The chunks' partial sums of each tile, added in chunk order.
   parallel_for(panels, [&](int64_t item) {
-    const int64_t ct = item % CT, kb = (item / CT) % KB, gi = item / (CT * KB);
-    const int64_t c0 = csplit.start(ct), mr = csplit.size(ct), k0 = gi * Kg + kb * nb;
-    const int64_t cols = std::min(nb, Kg - kb * nb);
-    for (int64_t v = 0; v < cols; ++v)
-      for (int64_t i = 0; i < mr; ++i)
-        for (int64_t rs = 0; rs < RS; ++rs) {
-          const int64_t t = ((gi * KB + kb) * RS + rs) * CT + ct;
-          T sum = 0;
-          for (int64_t ch = 0; ch < chunks; ++ch) sum += part[(ch * tiles_count + t) * MR * nb + i * nb + v];
-          DW[(k0 + v) * wst.n + (c0 + i) * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] =
-              static_cast<scalar_t>(sum);
-        }
+    const PanelItem pi = panel_item(item);
+    write_dw(pi, [&](int64_t rs, int64_t i, int64_t v) {
+      const int64_t t = ((pi.gi * KB + pi.kb) * RS + rs) * CT + pi.ct;
+      T sum = 0;
+      for (int64_t ch = 0; ch < chunks; ++ch) sum += part[(ch * tiles_count + t) * MR * nb + i * nb + v];
+      return sum;
+    });
   });
 }
 
