@@ -1,7 +1,8 @@
-// Scratch and output memory of the CPU kernels. Scratch memory is reused across op calls. Packed copies of activations are as large as the tensors
-// themselves; allocating them afresh on every call costs a page fault per 4 KiB page, often more than
-// the copy. Each calling thread therefore keeps one grow-only, 64-byte-aligned buffer per slot, so
-// steady-state calls touch no new memory. The memory held is the largest request seen per slot.
+// Scratch memory of the CPU kernels, reused across op calls (outputs: output_cache.h). Packed copies
+// of activations are as large as the tensors themselves; allocating them afresh on every call costs
+// a page fault per 4 KiB page, often more than the copy. Each calling thread therefore keeps one
+// grow-only, 64-byte-aligned buffer per slot, so steady-state calls touch no new memory. The memory
+// held is the largest request seen per slot.
 #pragma once
 #include <ATen/ATen.h>
 

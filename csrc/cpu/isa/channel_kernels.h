@@ -455,18 +455,20 @@ static void plane_sums(const S* x, int64_t count, int64_t n, T* sums) {
   }
 }
 
-template <typename S, typename T>
-static void plane_fill(const S* values, int64_t count, int64_t n, T divisor, T* out) {
+// p[0 .. n) = v, in whole vectors where it can.
+template <typename T>
+static inline void fill_run(T* p, int64_t n, T v) {
   typedef typename VecOf<T>::type V;
   constexpr int64_t VL = sizeof(V) / sizeof(T);
-  for (int64_t i = 0; i < count; ++i) {
-    const T v = widen(values[i]) / divisor;
-    const V vv = V{} + v;
-    T* p = out + i * n;
-    int64_t k = 0;
-    for (; k + VL <= n; k += VL) *reinterpret_cast<V*>(p + k) = vv;
-    for (; k < n; ++k) p[k] = v;
-  }
+  const V vv = V{} + v;
+  int64_t k = 0;
+  for (; k + VL <= n; k += VL) *reinterpret_cast<V*>(p + k) = vv;
+  for (; k < n; ++k) p[k] = v;
+}
+
+template <typename S, typename T>
+static void plane_fill(const S* values, int64_t count, int64_t n, T divisor, T* out) {
+  for (int64_t i = 0; i < count; ++i) fill_run(out + i * n, n, widen(values[i]) / divisor);
 }
 
 template <typename S, typename T>
@@ -481,9 +483,9 @@ static void avg_expand_row(const S* g, const T* div, int64_t k, int64_t OW, int6
     }
     if (covered % 2) out[covered - 1] = widen(g[pairs]) / div[pairs];
   } else {
-    for (int64_t w = 0; w < covered; ++w) out[w] = widen(g[w / k]) / div[w / k];
+    for (int64_t o = 0; o * k < covered; ++o) fill_run(out + o * k, std::min(k, covered - o * k), widen(g[o]) / div[o]);
   }
-  for (int64_t w = covered; w < W; ++w) out[w] = T(0);
+  fill_run(out + covered, W - covered, T(0));
 }
 
 template <typename S, typename T>

@@ -46,7 +46,7 @@ static void tile(const TileArgs<T>& p) {
       if (sj == 1 && (j & 15) == 0) {
 #pragma GCC unroll 32
         for (int i = 0; i < MR; ++i) __builtin_prefetch(base[i / kRowsPerBase] + (i % kRowsPerBase) * sa + 32, 0, 3);
-      } else if (sj != 1 && (j & 3) == 0) {
+      } else if ((j & 3) == 0) {
         __builtin_prefetch(base[0] + 8 * sj, 0, 3);
         __builtin_prefetch(bt + 8 * ldb, 0, 3);
         if (NB * sizeof(T) > 64) __builtin_prefetch(bt + 8 * ldb + 64 / sizeof(T), 0, 3);
