@@ -338,6 +338,22 @@ def test_conv2d_channels_last_padding_read_in_place(case, dtype, device):
     check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
 
 
+# channels_last outputs of 4 MiB and more (here 4.1-9.8 MB) are stored around the caches where a
+# tile row is whole aligned vectors; the partial tile of 48 output channels per group, the ordinary
+# way.
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("x_shape, w_shape, groups", [
+    ((2, 8, 92, 92), (64, 8, 3, 3), 1),
+    ((3, 8, 92, 92), (48, 8, 3, 3), 1),
+    ((3, 8, 92, 92), (96, 4, 3, 3), 2),
+], ids=["64", "48", "groups"])
+def test_conv2d_channels_last_large_output(x_shape, w_shape, groups, dtype, device):
+    x = LAYOUTS["channels_last"](seeded_randn(x_shape, 0))
+    w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
+    ours, theirs = conv2d_fns(1, 1, 1, groups)
+    check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 @pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), (1, 2, 0), (1, 1, 0)], ids=str)

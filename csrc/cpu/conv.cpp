@@ -854,6 +854,22 @@ bool reads_padding_in_place(const ConvGeometry& g, const at::Tensor& x) {
   return g.C / g.G >= 16 && 8 * (g.Q - (pad.q1 - pad.q0)) <= g.Q;
 }
 
+// Whether the micro-kernel stores the tiles of a channels_last output y of the accumulation type,
+// whose groups have Kg channels, with non-temporal stores (TileArgs::stream): for outputs of 4 MiB
+// and more, which leave the L2s before they are read again, where every tile row is whole aligned
+// vectors. An ordinary store first reads each line it writes into the cache; a streaming store
+// writes it around the caches (measured on Zen 4, interleaved: the 1x1 64-to-256-channel layer at
+// 56x56, 25.7 MB of output, 5.8 -> 4.7 ms; the stem 10.0 -> 9.2 ms; 6.4 MB outputs 3-4% faster;
+// outputs of 1.6-3.2 MB unchanged either way; a channels_last ResNet-18 forward at batch 8 and 16,
+// whose layers read these outputs next, 1-2% faster).
+template <typename T>
+bool streams_output(const at::Tensor& y, int64_t Kg) {
+  constexpr int64_t kAlign = 64, kMinBytes = int64_t(4) << 20;
+  const int64_t bytes = y.numel() * int64_t(sizeof(T));
+  return bytes >= kMinBytes && reinterpret_cast<uintptr_t>(y.const_data_ptr()) % kAlign == 0 &&
+         (y.stride(3) * int64_t(sizeof(T))) % kAlign == 0 && (Kg * int64_t(sizeof(T))) % kAlign == 0;
+}
+
 template <typename scalar_t>
 void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w,
                   const std::vector<double>& bias_d, at::Tensor& y) {
@@ -899,6 +915,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   const bool panel_major =
       panel_major_order(KB, RS * Cg * nb, g.R * (g.Q * g.sw + (g.S - 1) * g.dw) * Cg, int64_t(sizeof(T)));
   const TileSplit split(pad.q1 - pad.q0, MR);
+  const bool stream = direct && streams_output<T>(y, Kg);
   parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
     const PanelRow pr(item, KB, g.P, panel_major);
     const int64_t kb = pr.kb, p = pr.p, gi = (item / (KB * g.P)) % g.G, n = item / (KB * g.P * g.G);
@@ -930,6 +947,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
       if (direct) {
         args.C = reinterpret_cast<T*>(Y) + n * ys.n + c0 + p * ys.h + q0 * ys.w;
         args.ldc = ys.w;
+        args.stream = stream;
       } else if (nchw_row) {
         args.C = row_acc + q0 * nb;
       }
@@ -950,6 +968,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     edges(std::max(pad.q0, pad.q1), g.Q);
     if (nchw_row)
       transposed_copy(row_acc, nb, g.Q, cols, reinterpret_cast<T*>(Y) + n * ys.n + c0 * ys.c + p * ys.h, ys.c);
+    if (stream) stream_fence();
   });
 }
 

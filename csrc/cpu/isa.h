@@ -39,10 +39,19 @@ struct TileArgs {
   const T* row_bias;
   const T* col_bias;
   bool accumulate;
+  bool stream = false;  // full rows stored with non-temporal stores (C and ldc vector-aligned)
 };
 
 template <typename T>
 using TileFn = void (*)(int64_t mr, const TileArgs<T>& args);
+
+// Orders the calling thread's non-temporal stores (TileArgs::stream) before its later stores, so
+// that what they wrote is seen by the other threads once the parallel loop around them ends.
+inline void stream_fence() {
+#if defined(__x86_64__)
+  __builtin_ia32_sfence();
+#endif
+}
 
 template <typename T>
 struct TileKernel {

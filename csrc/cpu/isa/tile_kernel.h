@@ -78,7 +78,10 @@ static void tile(const TileArgs<T>& p) {
       for (int v = 0; v < NV; ++v) {
         V r = c[i][v] + cb[v] + rb;
         if (p.accumulate) r += *reinterpret_cast<const V*>(out + v * VL);
-        *reinterpret_cast<V*>(out + v * VL) = r;
+        if (p.stream)
+          stream_store(out + v * VL, r);
+        else
+          *reinterpret_cast<V*>(out + v * VL) = r;
       }
     } else {
       T tmp[NB];

@@ -16,6 +16,31 @@ template <typename T> struct VecOf;
 template <> struct VecOf<float> { typedef vf type; typedef vi32 mask; typedef int32_t lane; };
 template <> struct VecOf<double> { typedef vd type; typedef vi64 mask; typedef int64_t lane; };
 
+// *p = v by a non-temporal store (p aligned to the vector): the line is written around the caches
+// instead of being read into them first. An ordinary store where the target has no such store.
+inline void stream_store(float* p, vf v) {
+#if defined(__x86_64__) && TC_VBYTES == 64
+  __builtin_ia32_movntps512(p, v);
+#elif defined(__x86_64__) && TC_VBYTES == 32
+  __builtin_ia32_movntps256(p, v);
+#elif defined(__x86_64__) && TC_VBYTES == 16
+  __builtin_ia32_movntps(p, v);
+#else
+  *reinterpret_cast<vf*>(p) = v;
+#endif
+}
+inline void stream_store(double* p, vd v) {
+#if defined(__x86_64__) && TC_VBYTES == 64
+  __builtin_ia32_movntpd512(p, v);
+#elif defined(__x86_64__) && TC_VBYTES == 32
+  __builtin_ia32_movntpd256(p, v);
+#elif defined(__x86_64__) && TC_VBYTES == 16
+  __builtin_ia32_movntpd(p, v);
+#else
+  *reinterpret_cast<vd*>(p) = v;
+#endif
+}
+
 }  // namespace TC_ISA_NS
 }  // namespace cpu
 }  // namespace torchconv
