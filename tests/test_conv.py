@@ -338,6 +338,22 @@ def test_conv2d_channels_last_padding_read_in_place(case, dtype, device):
     check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
 
 
+# Strided 1x1 convolutions without padding over channels_last inputs run as stride-1 ones over the
+# subsampled view: read in place where its pixel step is no multiple of 2 KiB (24 channels), else
+# through an NHWC copy of the pixels read (512 channels: 2 KiB per float32 pixel, 4 KiB per float64).
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("x_shape, w_shape, stride, groups", [
+    ((2, 24, 9, 11), (40, 24, 1, 1), (2, 3), 1),
+    ((3, 24, 8, 7), (18, 12, 1, 1), (3, 1), 2),
+    ((1, 512, 7, 9), (64, 512, 1, 1), 2, 1),
+], ids=["in_place", "groups", "copy"])
+def test_conv2d_strided_pointwise_channels_last(x_shape, w_shape, stride, groups, dtype, device):
+    x = LAYOUTS["channels_last"](seeded_randn(x_shape, 0))
+    w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
+    ours, theirs = conv2d_fns(stride, 0, 1, groups)
+    check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
+
+
 # channels_last outputs of 4 MiB and more (here 4.1-9.8 MB) are stored around the caches where a
 # tile row is whole aligned vectors; the partial tile of 48 output channels per group, the ordinary
 # way.
