@@ -36,7 +36,8 @@
 // panel): the R input rows of an item stay in L1/L2 while the panel's packed weights (R*S*C/G*nb
 // elements) are reused across the row; consecutive items share whichever of the two is larger. A row
 // is cut into tiles of balanced sizes (TileSplit). The micro-kernel stores straight into
-// channels_last outputs and through a small transposing copy into NCHW ones. NHWC copies whose pixel
+// channels_last outputs (large ones around the caches: streams_output) and through a small
+// transposing copy into NCHW ones. NHWC copies whose pixel
 // step would be a multiple of 2 KiB are spaced one cache line further (nhwc_source). The NCHW route
 // blocks its own way (conv_forward_nchw). The weight gradient sweeps every tile over blocks of output
 // rows sized so that their input rows and gradient panels stay in L2.

@@ -8,7 +8,8 @@
 // plus two B vectors and one broadcast (AVX-512: 14x2 of 32 zmm; AVX2 and SSE: 6x2 of 16).
 // The inner loop loads nb contiguous B elements, broadcasts one A element per row and issues one FMA
 // per accumulator vector: 2*MR FMAs per 2 vector loads and MR scalar broadcasts. Biases and the
-// optional accumulation into C are applied once, when the tile is stored.
+// optional accumulation into C are applied once, when the tile is stored; full rows go out by
+// non-temporal stores where the caller asks for them (TileArgs::stream).
 #include "vec.h"
 
 namespace torchconv {
