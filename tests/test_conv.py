@@ -391,3 +391,15 @@ def test_pointwise_conv2d(hw, layout, device):
     w = seeded_randn((36, 40, 1, 1), 1)
     ours, theirs = conv2d_fns(1, 0, 1, 1)
     check_against_torch(ours, theirs, [x, w, seeded_randn(36, 2)], device=device)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("k", [13, 29])
+@pytest.mark.parametrize("c, w", [(6, 14), (6, 5), (21, 19), (40, 37)], ids=str)
+def test_conv2d_nchw_ragged_blocks(c, w, k, dtype, device):
+    """NCHW tensors whose channel counts and row widths are no multiple of a vector: the conversions to
+    and from NHWC transpose their ragged edge blocks with masked vectors."""
+    x = seeded_randn((2, c, 4, w), 0)
+    weight = seeded_randn((k, c, 2, 3), 1)
+    ours, theirs = conv2d_fns(1, (0, 1), 1, 1)
+    check_against_torch(ours, theirs, [x, weight, seeded_randn(k, 2)], device=device, dtype=dtype)

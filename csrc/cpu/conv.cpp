@@ -17,7 +17,8 @@
 // Algorithm. Every pass is one register-blocked micro-kernel (csrc/cpu/isa.h, one tile = mr rows x
 // nb columns of accumulators, reduced over taps x J):
 //   forward:         rows = mr output pixels of one output row, columns = nb output channels,
-//                    taps = all R*S filter taps, J = C/G input channels.
+//                    taps = all R*S filter taps, J = C/G input channels (or one tap per filter row,
+//                    J = S*C, where a row's taps read one contiguous run of the NHWC source).
 //   input gradient:  rows = mr input pixels of one row with the same column residue modulo the
 //                    stride, so that the output pixels they receive from are consecutive; taps =
 //                    only the (r, s) that reach them (the stride decomposition: no multiplications by
@@ -938,6 +939,10 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
       panel_major_order(KB, RS * Cg * nb, g.R * (g.Q * g.sw + (g.S - 1) * g.dw) * Cg, int64_t(sizeof(T)));
   const TileSplit split(pad.q1 - pad.q0, MR);
   const bool stream = direct && streams_output<T>(y, Kg);
+  // A filter row's taps read consecutive pixels (unit dilation) whose channels follow each other
+  // without a gap (one group, pixel pitch C): as one run of S*C input elements against the S*C
+  // consecutive panel rows of its weights, one tap per filter row instead of S.
+  const bool merge = g.dw == 1 && X.sw == Cg && g.S > 1;
   parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
     const PanelRow pr(item, KB, g.P, panel_major);
     const int64_t kb = pr.kb, p = pr.p, gi = (item / (KB * g.P)) % g.G, n = item / (KB * g.P * g.G);
@@ -952,20 +957,22 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     TapList<int64_t> a_off(RS);
     TapList<const T*> bp(RS);
     // The taps (r, s) with s in [s0, s1) that land in the source, into (a_off, bp); returns their count.
+    // Merged (merge), each filter row's are one tap of (s1 - s0) * Cg elements.
     const int64_t r0 = pad.r0(p), r1 = pad.r1(p);
     auto taps = [&](int64_t s0, int64_t s1) {
       int64_t nt = 0;
       for (int64_t r = r0; r < r1; ++r)
-        for (int64_t s = s0; s < s1; ++s) {
+        for (int64_t s = s0; s < s1; s += merge ? s1 - s0 : 1) {
           a_off[nt] = (p * g.sh - pad.top + r * g.dh) * X.sh + (s * g.dw - pad.left) * X.sw;
           bp[nt++] = panel + (r * g.S + s) * Cg * nb;
         }
       return nt;
     };
-    // Output columns [q0, q0 + mr) over the first nt taps.
-    auto run = [&](int64_t q0, int64_t mr, int64_t nt) {
-      TileArgs<T> args{image + q0 * g.sw * X.sw, g.sw * X.sw, 1, a_off.data(), bp.data(), nb, nt, Cg,
-                       acc, nb, cols, nullptr, has_bias ? bias.data() + c0 : nullptr, false};
+    // Output columns [q0, q0 + mr) over the first nt taps, of the column taps [s0, s1).
+    auto run = [&](int64_t q0, int64_t mr, int64_t nt, int64_t s0, int64_t s1) {
+      TileArgs<T> args{image + q0 * g.sw * X.sw, g.sw * X.sw, 1, a_off.data(), bp.data(), nb, nt,
+                       merge ? (s1 - s0) * Cg : Cg, acc, nb, cols, nullptr, has_bias ? bias.data() + c0 : nullptr,
+                       false};
       if (direct) {
         args.C = reinterpret_cast<T*>(Y) + n * ys.n + c0 + p * ys.h + q0 * ys.w;
         args.ldc = ys.w;
@@ -979,14 +986,14 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     // Edge columns [from, to), in runs with the same column taps.
     auto edges = [&](int64_t from, int64_t to) {
       for (int64_t q = from; q < to;) {
-        const int64_t end = pad.edge_run_end(q);
-        run(q, end - q, taps(pad.s0(q), pad.s1(q)));
+        const int64_t end = pad.edge_run_end(q), s0 = pad.s0(q), s1 = pad.s1(q);
+        run(q, end - q, taps(s0, s1), s0, s1);
         q = end;
       }
     };
     edges(0, pad.q0);
     const int64_t nt = taps(0, g.S);
-    for (int64_t t = 0; t < split.count; ++t) run(pad.q0 + split.start(t), split.size(t), nt);
+    for (int64_t t = 0; t < split.count; ++t) run(pad.q0 + split.start(t), split.size(t), nt, 0, g.S);
     edges(std::max(pad.q0, pad.q1), g.Q);
     if (nchw_row)
       transposed_copy(row_acc, nb, g.Q, cols, reinterpret_cast<T*>(Y) + n * ys.n + c0 * ys.c + p * ys.h, ys.c);
