@@ -403,3 +403,19 @@ def test_conv2d_nchw_ragged_blocks(c, w, k, dtype, device):
     weight = seeded_randn((k, c, 2, 3), 1)
     ours, theirs = conv2d_fns(1, (0, 1), 1, 1)
     check_against_torch(ours, theirs, [x, weight, seeded_randn(k, 2)], device=device, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("x_shape, w_shape, padding, dilation", [
+    ((2, 20, 13, 17), (24, 20, 3, 3), 4, 4),
+    ((2, 20, 11, 30), (40, 20, 3, 2), (5, 4), (5, 4)),
+    ((1, 8, 9, 12), (16, 8, 3, 3), (4, 5), (4, 4)),
+], ids=["d4", "wide", "uneven"])
+def test_conv2d_padding_taps_left_out(x_shape, w_shape, padding, dilation, layout, dtype, device):
+    """Filter taps that read only padding are left out: rows always, columns where the edge columns
+    with equal taps come in runs of at least 4 (dilation 4 and more, padded as much)."""
+    x = LAYOUTS[layout](seeded_randn(x_shape, 0))
+    w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
+    ours, theirs = conv2d_fns(1, padding, dilation, 1)
+    check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
