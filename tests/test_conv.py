@@ -419,3 +419,15 @@ def test_conv2d_padding_taps_left_out(x_shape, w_shape, padding, dilation, layou
     w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
     ours, theirs = conv2d_fns(1, padding, dilation, 1)
     check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("hw", [(14, 14), (28, 28), (7, 7)], ids=str)
+def test_pointwise_conv2d_nchw_routes(hw, dtype, device):
+    """1x1 convolutions of NCHW tensors over full channel panels take the NCHW route where its flat
+    grid is at most a tenth longer than the plane, else the NHWC one (with AVX-512 float32: 784
+    pixels 2% longer, NCHW; 196 14%, 49 31%, NHWC)."""
+    x = seeded_randn((2, 64, *hw), 0)
+    w = seeded_randn((48, 64, 1, 1), 1)
+    ours, theirs = conv2d_fns(1, 0, 1, 1)
+    check_against_torch(ours, theirs, [x, w, seeded_randn(48, 2)], device=device, dtype=dtype)

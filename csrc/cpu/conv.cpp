@@ -380,17 +380,23 @@ std::vector<double> bias_values(const c10::optional<at::Tensor>& bias) {
 // does better. Measured on Zen 4: the NCHW route is 1.5-2x faster for 1x1 layers of 64-256 channels
 // and for filters over few output channels (LeNet's 5x5 of 6), which would leave NHWC tiles' columns
 // empty, while the NHWC route is 5-40% faster for 3x3 layers of 64-256 channels. So the route takes
-// 1x1 layers and layers whose NHWC tiles would fill less than 3/4 of their columns. It uses the wide
-// tile unless the narrow one computes over a tenth fewer columns of the flat grid (P rows of Q
-// outputs at the pitch of the padded input, see conv_forward_nchw): the wide tile broadcasts half as
-// many weights per multiply-add (measured: the 1x1 1024-to-256-channel layer at 14x14 took 5.2 ms
-// with it against 6.2 ms with the narrow one, which computes 7% fewer columns). None if the tile
-// computes a third more than the P*Q outputs, or if its block of output channels has more packed
-// weights (R*S*C/G*mr elements) than 256 KiB, a quarter of a Zen 4 L2.
+// layers whose NHWC tiles would fill less than 3/4 of their columns, and 1x1 layers unless its tiles
+// compute a tenth more columns than there are outputs. Measured, interleaved, NHWC route against
+// NCHW route, batch 8: 1x1 layers at 14x14 (14% more columns) 4.7 vs 5.4 ms from 1024 to 256
+// channels, 4.9 vs 5.9 ms from 256 to 1024, 4.6 vs 5.4 ms for 512 channels, at 7x7 (31% more) 6.0
+// vs 7.1 ms from 2048 to 512, 4.4 vs 6.1 from 512 to 2048; at 28x28 (2% more) 5.5 vs 4.6 ms from
+// 512 to 128, 5.5 vs 4.9 ms from 128 to 512. It uses the wide tile unless the narrow one computes over
+// a tenth fewer columns of the flat grid (P rows of Q outputs at the pitch of the padded input, see
+// conv_forward_nchw): the wide tile broadcasts half as many weights per multiply-add (measured: the
+// 1x1 1024-to-256-channel layer at 14x14 took 5.2 ms with it against 6.2 ms with the narrow one,
+// which computes 7% fewer columns). None if the tile computes a third more than the P*Q outputs, or
+// if its block of output channels has more packed weights (R*S*C/G*mr elements) than 256 KiB, a
+// quarter of a Zen 4 L2.
 template <typename T>
 const TileKernel<T>* nchw_route_tile(const ConvGeometry& g) {
   const int64_t Kg = g.K / g.G, nhwc_nb = pick_tile<T>(Kg).nb;
-  if (g.R * g.S > 1 && 4 * Kg >= 3 * ceil_div(Kg, nhwc_nb) * nhwc_nb) return nullptr;
+  const bool nhwc_tiles_full = 4 * Kg >= 3 * ceil_div(Kg, nhwc_nb) * nhwc_nb;
+  if (g.R * g.S > 1 && nhwc_tiles_full) return nullptr;
   const auto& k = tiles<T>();
   const int64_t L = (g.P - 1) * (g.W + 2 * g.pw) + g.Q;
   auto waste = [&](const TileKernel<T>& t) {
@@ -398,7 +404,8 @@ const TileKernel<T>* nchw_route_tile(const ConvGeometry& g) {
   };
   const TileKernel<T>* tile = waste(k.wide) <= 1.1 * waste(k.narrow) ? &k.wide : &k.narrow;
   const int64_t panel_bytes = g.R * g.S * (g.C / g.G) * tile->mr_max * int64_t(sizeof(T));
-  return waste(*tile) > 1.34 || panel_bytes > (int64_t(256) << 10) ? nullptr : tile;
+  const double max_waste = nhwc_tiles_full ? 1.1 : 1.34;
+  return waste(*tile) > max_waste || panel_bytes > (int64_t(256) << 10) ? nullptr : tile;
 }
 
 // Stride-1 forward straight into an NCHW output: rows = output channels, columns = nb consecutive
