@@ -354,6 +354,21 @@ def test_conv2d_strided_pointwise_channels_last(x_shape, w_shape, stride, groups
     check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
 
 
+# The same over NCHW inputs: the NHWC copy of the subsampled view transposes each row's whole span
+# and keeps every sw-th pixel (column steps up to 4; 5: element by element).
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("x_shape, w_shape, stride, groups", [
+    ((2, 24, 9, 11), (40, 24, 1, 1), (2, 3), 1),
+    ((3, 24, 8, 37), (18, 12, 1, 1), (3, 4), 2),
+    ((1, 40, 7, 23), (64, 40, 1, 1), 5, 1),
+], ids=["step3", "step4", "step5"])
+def test_conv2d_strided_pointwise_nchw(x_shape, w_shape, stride, groups, dtype, device):
+    x = seeded_randn(x_shape, 0)
+    w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
+    ours, theirs = conv2d_fns(stride, 0, 1, groups)
+    check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
+
+
 # channels_last outputs of 4 MiB and more (here 4.1-9.8 MB) are stored around the caches where a
 # tile row is whole aligned vectors; the partial tile of 48 output channels per group, the ordinary
 # way.

@@ -167,6 +167,13 @@ const T* pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp, i
         for (int64_t c = 0; c < C; ++c) o[w * ldp + c] = static_cast<T>(in[w * st.w + c * st.c]);
     } else if (std::is_same<scalar_t, T>::value && st.w == 1) {  // NCHW rows: a C x W transposition
       transposed_copy(in, st.c, C, W, o, ldp);
+    } else if (std::is_same<scalar_t, T>::value && st.w > 1 && st.w <= 4) {
+      // NCHW rows read every st.w-th column (a subsampled view): the whole span is transposed into
+      // scratch, from which every st.w-th pixel is copied.
+      const int64_t span = (W - 1) * st.w + 1;
+      T* t = workspace<T>(Slot::partials, span * C);
+      transposed_copy(in, st.c, C, span, t, C);
+      for (int64_t w = 0; w < W; ++w) std::memcpy(o + w * ldp, t + w * st.w * C, C * sizeof(T));
     } else {
       for (int64_t c = 0; c < C; ++c)
         for (int64_t w = 0; w < W; ++w) o[w * ldp + c] = static_cast<T>(in[w * st.w + c * st.c]);
@@ -914,12 +921,12 @@ template <typename scalar_t>
 void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w,
                   const std::vector<double>& bias_d, at::Tensor& y) {
   using T = at::opmath_type<scalar_t>;
-  if (g.R == 1 && g.S == 1 && g.ph == 0 && g.pw == 0 && (g.sh > 1 || g.sw > 1) && x.stride(1) == 1) {
+  if (g.R == 1 && g.S == 1 && g.ph == 0 && g.pw == 0 && (g.sh > 1 || g.sw > 1) && (x.stride(1) == 1 || x.stride(3) == 1)) {
     // A strided 1x1 convolution reads only every sh-th row and sw-th column of x: it is the stride-1
     // convolution of that subsampled view (no copy), whose NHWC copy then holds only the pixels read
-    // (measured: the 1x1 stride-2 256-to-512-channel layer at 56x56, which copied all 25.7 MB of x,
-    // 10.2 -> 9.2 ms). Only for channels_last x: NCHW planes read with a column step are copied
-    // element by element, slower than transposing them whole (12.2 -> 15.0 ms).
+    // (measured, the 1x1 stride-2 256-to-512-channel layer at 56x56, which copied all 25.7 MB of x:
+    // channels_last 10.2 -> 9.2 ms; NCHW, whose rows pack_nhwc transposes whole and then subsamples,
+    // 11.8 -> 10.9 ms).
     ConvGeometry gs = g;
     gs.H = g.P, gs.W = g.Q, gs.sh = gs.sw = 1;
     const at::Tensor xs = x.slice(2, 0, (g.P - 1) * g.sh + 1, g.sh).slice(3, 0, (g.Q - 1) * g.sw + 1, g.sw);
@@ -935,7 +942,11 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   const scalar_t* Wt = w.const_data_ptr<scalar_t>();
   const Strides4 ws(w);
 
-  if (std::is_same<scalar_t, T>::value && g.sh == 1 && g.sw == 1 && ys.w == 1 && !(Cg == 1 && g.G > 1)) {
+  // The NCHW route (nchw_route_tile) for NCHW outputs of x with contiguous rows; rows with a column
+  // step (subsampled views, transposed layouts) it would gather element by element, where the NHWC
+  // copy transposes them (the strided 1x1 layer above: 12.5-12.7 ms against 10.9-11.8 ms).
+  if (std::is_same<scalar_t, T>::value && g.sh == 1 && g.sw == 1 && ys.w == 1 && !(Cg == 1 && g.G > 1) &&
+      x.stride(3) == 1) {
     ConvGeometry gf = g;
     at::Tensor xf = x, yf = y;
     flatten_pointwise(gf, xf, yf);
