@@ -338,32 +338,22 @@ def test_conv2d_channels_last_padding_read_in_place(case, dtype, device):
     check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
 
 
-# Strided 1x1 convolutions without padding over channels_last inputs run as stride-1 ones over the
-# subsampled view: read in place where its pixel step is no multiple of 2 KiB (24 channels), else
-# through an NHWC copy of the pixels read (512 channels: 2 KiB per float32 pixel, 4 KiB per float64).
+# Strided 1x1 convolutions without padding run as stride-1 ones over the subsampled view. channels_last
+# inputs: read in place where its pixel step is no multiple of 2 KiB (24 channels), else through an
+# NHWC copy of the pixels read (512 channels: 2 KiB per float32 pixel, 4 KiB per float64). NCHW
+# inputs: the NHWC copy transposes each row's whole span and keeps every sw-th pixel (column steps up
+# to 4; 5: element by element).
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("x_shape, w_shape, stride, groups", [
-    ((2, 24, 9, 11), (40, 24, 1, 1), (2, 3), 1),
-    ((3, 24, 8, 7), (18, 12, 1, 1), (3, 1), 2),
-    ((1, 512, 7, 9), (64, 512, 1, 1), 2, 1),
-], ids=["in_place", "groups", "copy"])
-def test_conv2d_strided_pointwise_channels_last(x_shape, w_shape, stride, groups, dtype, device):
-    x = LAYOUTS["channels_last"](seeded_randn(x_shape, 0))
-    w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
-    ours, theirs = conv2d_fns(stride, 0, 1, groups)
-    check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
-
-
-# The same over NCHW inputs: the NHWC copy of the subsampled view transposes each row's whole span
-# and keeps every sw-th pixel (column steps up to 4; 5: element by element).
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("x_shape, w_shape, stride, groups", [
-    ((2, 24, 9, 11), (40, 24, 1, 1), (2, 3), 1),
-    ((3, 24, 8, 37), (18, 12, 1, 1), (3, 4), 2),
-    ((1, 40, 7, 23), (64, 40, 1, 1), 5, 1),
-], ids=["step3", "step4", "step5"])
-def test_conv2d_strided_pointwise_nchw(x_shape, w_shape, stride, groups, dtype, device):
-    x = seeded_randn(x_shape, 0)
+@pytest.mark.parametrize("layout, x_shape, w_shape, stride, groups", [
+    ("channels_last", (2, 24, 9, 11), (40, 24, 1, 1), (2, 3), 1),
+    ("channels_last", (3, 24, 8, 7), (18, 12, 1, 1), (3, 1), 2),
+    ("channels_last", (1, 512, 7, 9), (64, 512, 1, 1), 2, 1),
+    ("contiguous", (2, 24, 9, 11), (40, 24, 1, 1), (2, 3), 1),
+    ("contiguous", (3, 24, 8, 37), (18, 12, 1, 1), (3, 4), 2),
+    ("contiguous", (1, 40, 7, 23), (64, 40, 1, 1), 5, 1),
+], ids=["cl_in_place", "cl_groups", "cl_copy", "nchw_step3", "nchw_step4", "nchw_step5"])
+def test_conv2d_strided_pointwise(layout, x_shape, w_shape, stride, groups, dtype, device):
+    x = LAYOUTS[layout](seeded_randn(x_shape, 0))
     w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
     ours, theirs = conv2d_fns(stride, 0, 1, groups)
     check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
