@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import torchconv
-from conftest import (LAYOUTS, OTHER_DTYPES, as_tuple, assert_same_layout, check_against_torch,
+from conftest import (LAYOUTS, OTHER_DTYPES, as_tuple, assert_same_layout, channels_last, check_against_torch,
                       forward_backward, rng_for, seeded_randn, skip_unsupported_dtype, to_device)
 
 NAN, INF = float("nan"), float("inf")
@@ -349,3 +349,20 @@ def test_pool_many_planes_and_rows(pool, layout, device):
     ours, theirs, exact = BLOCKED_POOLS[pool]
     x = LAYOUTS[layout](torch.round(3 * seeded_randn((2, 70, 37, 23), 0)))
     check_against_torch(ours, theirs, [x], device=device, exact_outputs=exact)
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 1), (3, 1, 1)], ids=str)
+def test_max_pool2d_backward_reused_gradient_buffer(kernel, stride, padding, device):
+    """channels_last backward over whole images (at least two per thread), each zeroed in chunks just
+    ahead of the indices that reach it: twice in a row, so that the second call's gradient buffer of
+    over 256 KiB comes back from the output cache holding the first call's values."""
+    n = 2 * torch.get_num_threads() + 1
+    x = channels_last(seeded_randn((n, 64, 17, 16), 0)).to(device).requires_grad_()
+    expected_x = x.detach().clone().requires_grad_()
+    for seed in (1, 2):
+        ours = torchconv.max_pool2d(x, kernel, stride, padding)
+        theirs = F.max_pool2d(expected_x, kernel, stride, padding)
+        gy = channels_last(seeded_randn(ours.shape, seed)).to(device)
+        (got,) = torch.autograd.grad(ours, [x], gy)
+        (want,) = torch.autograd.grad(theirs, [expected_x], gy)
+        torch.testing.assert_close(got, want)

@@ -16,8 +16,8 @@
 //
 // Backward, in the accumulation type. Max pooling scatters each output gradient to its argmax; work
 // is split so that no two threads write one input element (whole planes for NCHW, each zeroed just
-// before its scatter while it is in cache; for channels_last, whole images, each zeroed likewise, or
-// channel blocks of a tensor zeroed beforehand);
+// before its scatter while it is in cache; for channels_last, whole images, each zeroed in chunks
+// just ahead of the indices that reach them, or channel blocks of a tensor zeroed beforehand);
 // out-of-range indices raise an error. Average pooling is a gather: each input pixel sums the
 // gradients of the windows that contain it, so every element is written once (NCHW through the same
 // plane interleaving as the forward, with output-gradient rows as the source band).
@@ -345,22 +345,35 @@ bool max_backward(const PoolGeometry& g, const at::Tensor& dy, const at::Tensor&
     const bool whole_images = g.N >= 2 * at::get_num_threads();
     const int64_t block = whole_images ? C : kChannelBlock, CB = ceil_div(C, block);
     if (!whole_images) dx.zero_();
+    const int64_t chunk = std::max<int64_t>(1, (int64_t(64) << 10) / (C * int64_t(sizeof(T))));
     parallel_for(g.N * CB, [&](int64_t item) {
       const int64_t n = item / CB, c0 = (item % CB) * block, c1 = std::min(C, c0 + block);
-      if (whole_images) std::fill(DX + n * HW * C, DX + (n + 1) * HW * C, T(0));  // while it is in cache
+      T* const img = DX + n * HW * C;
+      // A whole image is zeroed on demand: at the first index past its zeroed pixels [0, zeroed), up
+      // to 64 KiB beyond it, so that the lines scattered into are still in cache (measured, 8x512x28x28
+      // from 2x2 windows: 0.82-0.93 -> 0.67-0.74 ms against zeroing the image first).
+      int64_t zeroed = whole_images ? 0 : HW;
+      auto zero_to = [&](int64_t end) {
+        std::fill(img + zeroed * C, img + end * C, T(0));
+        zeroed = end;
+      };
       for (int64_t o = 0; o < OHW; ++o) {
         const scalar_t* gv = DY + (n * OHW + o) * C;
         const int64_t* iv = I + (n * OHW + o) * C;
         for (int64_t c = c0; c < c1; ++c) {
           const int64_t i = iv[c];
-          if (i == kEmptyWindow) continue;
-          if (i < 0 || i >= HW) {
-            ok = false;
-            continue;
+          if (static_cast<uint64_t>(i) >= static_cast<uint64_t>(zeroed)) {  // also negative i
+            if (i == kEmptyWindow) continue;
+            if (i < 0 || i >= HW) {
+              ok = false;
+              continue;
+            }
+            zero_to(std::min(HW, i + chunk));
           }
-          DX[(n * HW + i) * C + c] += static_cast<T>(gv[c]);
+          img[i * C + c] += static_cast<T>(gv[c]);
         }
       }
+      if (zeroed < HW) zero_to(HW);
     });
   } else {
     parallel_for_ranges(g.N * C, plane_grain(g), [&](int64_t plane0, int64_t plane1) {
