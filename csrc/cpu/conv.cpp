@@ -994,8 +994,10 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     // and transposed once, so each of its nb output rows is written whole rather than a tile's
     // partial cache line at a time.
     T* const row_acc = nchw_row ? workspace<T>(Slot::partials, g.Q * nb) : nullptr;
-    TapList<int64_t> a_off(RS);
-    TapList<const T*> bp(RS);
+    TapList<int64_t> a_off;  // filled by taps() before use: no zeroing
+    TapList<const T*> bp;
+    a_off.resize_for_overwrite(RS);
+    bp.resize_for_overwrite(RS);
     // The taps (r, s) with s in [s0, s1) that land in the source, into (a_off, bp); returns their count.
     // Merged (merge), each filter row's are one tap of (s1 - s0) * Cg elements.
     const int64_t r0 = pad.r0(p), r1 = pad.r1(p);
