@@ -10,10 +10,11 @@
 // as their own narrow tiles (ReadPadding), so the inner loops still never branch; from a padded copy
 // it leaves out the taps that would multiply its zeros the same way (rows always, columns where the
 // edge tiles are wide enough). Copies live in per-thread workspaces (workspace.h) reused across
-// calls; NCHW rows are converted by the blocked transposition. Weights are packed once per call into panels of nb output columns (nb = one or two
-// vector lengths) read contiguously by the micro-kernel. Stride-1 1x1 convolutions with NCHW
-// outputs, and those with few output channels per group, take a transposed route
-// (conv_forward_nchw) that needs no layout conversion at all (nchw_route_tile says when).
+// calls; NCHW rows are converted by the blocked transposition. Weights are packed once per call into
+// panels of nb output columns (nb = one or two vector lengths) read contiguously by the
+// micro-kernel. Stride-1 convolutions of NCHW inputs into NCHW outputs may take a transposed route
+// (conv_forward_nchw) that needs no layout conversion at all: 1x1 ones whose grid wastes little, and
+// those with few output channels per group (nchw_route_tile says when).
 //
 // Algorithm. Every pass is one register-blocked micro-kernel (csrc/cpu/isa.h, one tile = mr rows x
 // nb columns of accumulators, reduced over taps x J):
@@ -128,7 +129,8 @@ void transposed_copy(const S* in, int64_t ldc, int64_t C, int64_t W, T* out, int
 
 // Copies x (N, C, H, W, any strides) into a zero-padded NHWC buffer (N, Hp, Wp, ldp) of type T in
 // workspace `slot`, with the image at rows [top, top+H) and columns [left, left+W); pixels are ldp >= C
-// elements apart (0: C), the channels past C left unset.
+// elements apart (0: C), the channels past C left unset. Uses each thread's Slot::partials as scratch
+// (slot must be another).
 template <typename scalar_t, typename T>
 const T* pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp, int64_t Wp, Slot slot, int64_t ldp = 0) {
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);

@@ -7,8 +7,8 @@
 // rounds of a perfect shuffle: rows i and i + VL/2 are interleaved lane by lane into rows 2i and
 // 2i + 1; after log2(VL) rounds row j holds column j. Each round is VL two-source shuffles, so a
 // 16 x 16 float block costs 64 shuffles instead of 256 scalar loads and stores. Edges narrower than
-// a block are transposed the same way from masked loads into masked stores (AVX-512, AVX2), or moved
-// element by element (the portable path).
+// a block are transposed the same way from masked loads into masked stores (AVX-512), or moved
+// element by element (AVX2, the portable path: see load_lanes).
 #include <algorithm>
 #include <cstdint>
 
@@ -57,8 +57,8 @@ static inline void transpose_block(const U* a, int64_t lda, int nr, int nc, U* b
 template <typename U>
 static void transpose(const void* src, int64_t lda, int64_t rows, int64_t cols, void* dst, int64_t ldb) {
   constexpr int VL = TC_VBYTES / sizeof(U);
-  // Ragged edges by masked vectors where the ISA has masks, element by element on the portable path.
-  constexpr bool kVectorEdges = TC_VBYTES >= 32;
+  // Ragged edges by masked vectors with AVX-512, element by element elsewhere.
+  constexpr bool kVectorEdges = TC_VBYTES == 64;
   const U* a = static_cast<const U*>(src);
   U* b = static_cast<U*>(dst);
   const int64_t full_rows = rows / VL * VL, full_cols = cols / VL * VL;

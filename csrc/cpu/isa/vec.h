@@ -44,20 +44,11 @@ inline void stream_store(double* p, vd v) {
 #endif
 }
 
-#if defined(__x86_64__) && TC_VBYTES == 32
-// AVX2's mask of the first n lanes of E-byte elements: all bits set in those lanes.
-template <int E>
-inline __m256i lane_mask(int n) {
-  typedef int32_t i32 __attribute__((vector_size(32)));
-  typedef int64_t i64 __attribute__((vector_size(32)));
-  if constexpr (E == 4) return (__m256i)(i32{0, 1, 2, 3, 4, 5, 6, 7} < n);
-  else return (__m256i)(i64{0, 1, 2, 3} < int64_t(n));
-}
-#endif
-
 // The first n lanes (0 <= n <= lanes) of a vector of U at p, the others 0, and their store: nothing
-// past p + n is touched, so the ragged edges of a matrix still move as vectors. Masked loads and stores
-// where the ISA has them (AVX-512: elements of 2, 4 and 8 bytes; AVX2: 4 and 8), else lane by lane.
+// past p + n is touched, so the ragged edges of a matrix still move as vectors. AVX-512 masked loads
+// and stores (elements of 2, 4 and 8 bytes), whose masked-off lanes never fault; elsewhere lane by
+// lane (AVX2's masked moves may fault on masked-off lanes past the end of a mapping on AMD's parts,
+// per its manual).
 template <typename V, typename U>
 inline V load_lanes(const U* p, int n) {
   static_assert(sizeof(V) == TC_VBYTES, "one vector");
@@ -66,10 +57,6 @@ inline V load_lanes(const U* p, int n) {
   if constexpr (sizeof(U) == 2) return (V)_mm512_maskz_loadu_epi16((__mmask32)m, p);
   if constexpr (sizeof(U) == 4) return (V)_mm512_maskz_loadu_epi32((__mmask16)m, p);
   if constexpr (sizeof(U) == 8) return (V)_mm512_maskz_loadu_epi64((__mmask8)m, p);
-#elif defined(__x86_64__) && TC_VBYTES == 32
-  if constexpr (sizeof(U) == 4) return (V)_mm256_maskload_epi32(reinterpret_cast<const int*>(p), lane_mask<4>(n));
-  if constexpr (sizeof(U) == 8)
-    return (V)_mm256_maskload_epi64(reinterpret_cast<const long long*>(p), lane_mask<8>(n));
 #endif
   V v{};
   for (int i = 0; i < n; ++i) v[i] = p[i];
@@ -84,10 +71,6 @@ inline void store_lanes(U* p, V v, int n) {
   if constexpr (sizeof(U) == 2) return _mm512_mask_storeu_epi16(p, (__mmask32)m, (__m512i)v);
   if constexpr (sizeof(U) == 4) return _mm512_mask_storeu_epi32(p, (__mmask16)m, (__m512i)v);
   if constexpr (sizeof(U) == 8) return _mm512_mask_storeu_epi64(p, (__mmask8)m, (__m512i)v);
-#elif defined(__x86_64__) && TC_VBYTES == 32
-  if constexpr (sizeof(U) == 4) return _mm256_maskstore_epi32(reinterpret_cast<int*>(p), lane_mask<4>(n), (__m256i)v);
-  if constexpr (sizeof(U) == 8)
-    return _mm256_maskstore_epi64(reinterpret_cast<long long*>(p), lane_mask<8>(n), (__m256i)v);
 #endif
   for (int i = 0; i < n; ++i) p[i] = v[i];
 }
