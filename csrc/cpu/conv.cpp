@@ -816,15 +816,18 @@ void depthwise_weight_grad(const ConvGeometry& g, const at::Tensor& dy_in, const
         DW[k * wst.n + cp * wst.c + (rs / g.S) * wst.h + (rs % g.S) * wst.w] = static_cast<scalar_t>(sums[(rs * cg + cp) * K + k]);
 }
 
-// A 1x1, stride-1, unpadded convolution between tensors whose planes are contiguous is the same
-// convolution on planes of one row of H*W pixels: the NCHW route then runs on whole planes, however
-// short the rows. Rewrites g, x and y to that form when it applies.
-void flatten_pointwise(ConvGeometry& g, at::Tensor& x, at::Tensor& y) {
+// A 1x1, stride-1, unpadded convolution between tensors whose rows follow each other (and whose
+// columns are contiguous, where unit_columns) is the same convolution on planes of one row of H*W
+// pixels: the NCHW route then runs on whole planes, however short the rows, and the weight gradient
+// takes whole images as taps. Rewrites g, x and y to that form when it applies.
+void flatten_pointwise(ConvGeometry& g, at::Tensor& x, at::Tensor& y, bool unit_columns = true) {
   const bool pointwise = g.R == 1 && g.S == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
-  auto flat_planes = [](const at::Tensor& t) { return t.stride(3) == 1 && (t.size(2) == 1 || t.stride(2) == t.size(3)); };
+  auto flat_planes = [&](const at::Tensor& t) {
+    return (!unit_columns || t.stride(3) == 1) && (t.size(2) == 1 || t.stride(2) == t.size(3) * t.stride(3));
+  };
   if (!pointwise || g.H == 1 || !flat_planes(x) || !flat_planes(y)) return;
-  x = x.as_strided({g.N, g.C, 1, g.H * g.W}, {x.stride(0), x.stride(1), g.H * g.W, 1});
-  y = y.as_strided({g.N, g.K, 1, g.P * g.Q}, {y.stride(0), y.stride(1), g.P * g.Q, 1});
+  x = x.as_strided({g.N, g.C, 1, g.H * g.W}, {x.stride(0), x.stride(1), g.H * g.W * x.stride(3), x.stride(3)});
+  y = y.as_strided({g.N, g.K, 1, g.P * g.Q}, {y.stride(0), y.stride(1), g.P * g.Q * y.stride(3), y.stride(3)});
   g.W = g.Q = g.H * g.W;
   g.H = g.P = 1;
 }
@@ -1276,6 +1279,19 @@ void conv_input_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tens
 template <typename scalar_t>
 void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Tensor& x, at::Tensor& dw) {
   using T = at::opmath_type<scalar_t>;
+  // A 1x1 layer's taps are its output rows, each of J = Q columns: where rows are short, whole images
+  // are single taps (flatten_pointwise), which saves the per-tap work of a tile (measured, interleaved,
+  // batch 8, both layouts: 4-9% at 14x14 and 7x7 from 256 to 1024 channels and back, 2048 to 512;
+  // at 28x28 and 56x56, where a block of rows no longer stays in L2, up to 55% slower).
+  if (g.Q < 16 && g.H > 1) {
+    ConvGeometry gf = g;
+    at::Tensor xf = x, dyf = dy;
+    flatten_pointwise(gf, xf, dyf, false);
+    if (gf.H != g.H) {
+      conv_weight_grad<scalar_t>(gf, dyf, xf, dw);
+      return;
+    }
+  }
   const int64_t Cg = g.C / g.G, Kg = g.K / g.G, RS = g.R * g.S, rows = g.N * g.P;
   if ((Cg == 1 && g.G > 1) || (narrow_groups(g) && dy.stride(1) == 1)) {
     depthwise_weight_grad<scalar_t>(g, dy, x, dw);
