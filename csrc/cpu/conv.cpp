@@ -1283,7 +1283,7 @@ void conv_weight_grad(const ConvGeometry& g, const at::Tensor& dy, const at::Ten
   // are single taps (flatten_pointwise), which saves the per-tap work of a tile (measured, interleaved,
   // batch 8, both layouts: 4-9% at 14x14 and 7x7 from 256 to 1024 channels and back, 2048 to 512;
   // at 28x28 and 56x56, where a block of rows no longer stays in L2, up to 55% slower).
-  if (g.Q < 16 && g.H > 1) {
+  if (g.Q < 16) {
     ConvGeometry gf = g;
     at::Tensor xf = x, dyf = dy;
     flatten_pointwise(gf, xf, dyf, false);
