@@ -339,8 +339,8 @@ def test_conv2d_channels_last_padding_read_in_place(case, dtype, device):
 
 
 # Strided 1x1 convolutions without padding run as stride-1 ones over the subsampled view. channels_last
-# inputs: read in place where its pixel step is no multiple of 2 KiB (24 channels), else through an
-# NHWC copy of the pixels read (512 channels: 2 KiB per float32 pixel, 4 KiB per float64). NCHW
+# inputs: read in place (24 channels; 512 channels, whose pixels read are 4 KiB apart in float32 and
+# 8 KiB in float64, in tiles of at most 7 pixels). NCHW
 # inputs: the NHWC copy transposes each row's whole span and keeps every sw-th pixel (column steps up
 # to 4; 5: element by element).
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
@@ -351,7 +351,7 @@ def test_conv2d_channels_last_padding_read_in_place(case, dtype, device):
     ("contiguous", (2, 24, 9, 11), (40, 24, 1, 1), (2, 3), 1),
     ("contiguous", (3, 24, 8, 37), (18, 12, 1, 1), (3, 4), 2),
     ("contiguous", (1, 40, 7, 23), (64, 40, 1, 1), 5, 1),
-], ids=["cl_in_place", "cl_groups", "cl_copy", "nchw_step3", "nchw_step4", "nchw_step5"])
+], ids=["cl_in_place", "cl_groups", "cl_aliased", "nchw_step3", "nchw_step4", "nchw_step5"])
 def test_conv2d_strided_pointwise(layout, x_shape, w_shape, stride, groups, dtype, device):
     x = LAYOUTS[layout](seeded_randn(x_shape, 0))
     w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
@@ -376,12 +376,24 @@ def test_conv2d_channels_last_large_output(x_shape, w_shape, groups, dtype, devi
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("width", [16, 29])
+def test_conv2d_aliased_rows_in_place(width, dtype, device):
+    """1024 channels_last channels (4 KiB a float32 pixel, 8 KiB a float64 one): the forward reads
+    them in place in tiles of at most 7 pixels (16 columns: 6, 5, 5), so no 8 of them share an L1 set."""
+    x = LAYOUTS["channels_last"](seeded_randn((2, 1024, 3, width), 0))
+    w = seeded_randn((40, 1024, 1, 1), 1) / 30
+    ours, theirs = conv2d_fns(1, 0, 1, 1)
+    check_against_torch(ours, theirs, [x, w, seeded_randn(40, 2)], device=device, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 @pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), (1, 2, 0), (1, 1, 0)], ids=str)
 def test_conv2d_pixel_stride_multiple_of_2k(kernel, stride, padding, layout, dtype, device):
     """512 channels (2 KiB a float32 pixel, 4 KiB a float64 one) in and out: the NHWC copies of the
     input (forward and weight gradient) and of the output gradient (input gradient) space their
-    pixels one cache line further apart."""
+    pixels one cache line further apart; the forward reads unpadded channels_last inputs in place,
+    float64 in tiles of at most 7 pixels."""
     x = LAYOUTS[layout](seeded_randn((2, 512, 5, 9), 0))
     w = seeded_randn((512, 512, kernel, kernel), 1) / 30
     ours, theirs = conv2d_fns(stride, padding, 1, 1)
@@ -416,10 +428,13 @@ def test_conv2d_nchw_ragged_blocks(c, w, k, dtype, device):
     ((2, 20, 13, 17), (24, 20, 3, 3), 4, 4),
     ((2, 20, 11, 30), (40, 20, 3, 2), (5, 4), (5, 4)),
     ((1, 8, 9, 12), (16, 8, 3, 3), (4, 5), (4, 4)),
-], ids=["d4", "wide", "uneven"])
+    ((1, 16, 12, 12), (32, 16, 3, 3), 40, 4),
+    ((1, 16, 3, 400), (32, 16, 3, 3), 24, 1),
+], ids=["d4", "wide", "uneven", "beyond_reach", "long_row"])
 def test_conv2d_padding_taps_left_out(x_shape, w_shape, padding, dilation, layout, dtype, device):
     """Filter taps that read only padding are left out: rows always, columns where the edge columns
-    with equal taps come in runs of at least 4 (dilation 4 and more, padded as much)."""
+    with equal taps come in runs of at least 4 (dilation 4 and more, padded as much), runs longer than
+    a tile (padding beyond the filter's reach) cut into tiles."""
     x = LAYOUTS[layout](seeded_randn(x_shape, 0))
     w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
     ours, theirs = conv2d_fns(1, padding, dilation, 1)

@@ -40,9 +40,10 @@
 // elements) are reused across the row; consecutive items share whichever of the two is larger. A row
 // is cut into tiles of balanced sizes (TileSplit). The micro-kernel stores straight into
 // channels_last outputs (large ones around the caches: streams_output) and through a small
-// transposing copy into NCHW ones. NHWC copies whose pixel
-// step would be a multiple of 2 KiB are spaced one cache line further (nhwc_source). The NCHW route
-// blocks its own way (conv_forward_nchw). The weight gradient sweeps every tile over blocks of output
+// transposing copy into NCHW ones, by bands of output rows where the rows are short. NHWC copies
+// whose pixel step would be a multiple of 2 KiB are spaced one cache line further (nhwc_source); read
+// in place, such pixels go at most 7 (4 KiB apart) or 14 (2 KiB) to a tile (aliased_rows_cap). The
+// NCHW route blocks its own way (conv_forward_nchw). The weight gradient sweeps every tile over blocks of output
 // rows sized so that their input rows and gradient panels stay in L2.
 #include <ATen/ATen.h>
 #include <ATen/OpMathType.h>
@@ -50,6 +51,7 @@
 #include <torch/library.h>
 
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -204,12 +206,31 @@ int64_t pixel_pitch(int64_t C, int64_t row_step) {
   return rows_alias<T>(row_step * C) ? C + 64 / int64_t(sizeof(T)) : C;
 }
 
-// Whether x can be read in place as an NHWC view (nhwc_view) by micro-kernel rows every `row_step`-th
-// pixel: channels_last (its pixels any distance apart), already of the accumulation type, and with
-// rows whose step is no multiple of 2 KiB (see pixel_pitch).
+// The most micro-kernel rows `step` elements apart that a tile may read in place: rows a multiple of
+// 4 KiB apart all fall into one set of the 8-way L1, so a tile takes at most 7 of them, leaving a way
+// for its weights; 2 KiB apart, into two sets, 14 (measured on Zen 4, interleaved, channels_last: the
+// 1x1 1024-to-256-channel layer at 14x14, rows 4 KiB apart, 5.3 ms in place with 14-row tiles, 4.3 ms
+// from a copy spaced one line further (pixel_pitch), 4.1 ms in place with 7-row tiles; the 1x1
+// stride-2 256-to-512-channel one at 56x56, rows 2 KiB apart, 8.5 ms in place with 14-row tiles,
+// 8.7 ms with 7-row ones, 8.8 ms from the copy).
+template <typename T>
+int64_t aliased_rows_cap(int64_t step) {
+  const int64_t bytes = step * int64_t(sizeof(T));
+  return bytes % 4096 == 0 ? 7 : bytes % 2048 == 0 ? 14 : std::numeric_limits<int64_t>::max();
+}
+
+// Whether x can be read in place as an NHWC view (nhwc_view): channels_last (its pixels any distance
+// apart) and already of the accumulation type.
+template <typename scalar_t, typename T>
+bool nhwc_readable(const at::Tensor& x) {
+  return std::is_same<scalar_t, T>::value && x.stride(1) == 1;
+}
+
+// Whether x can be read in place by micro-kernel rows of any height every `row_step`-th pixel:
+// readable (nhwc_readable), with rows whose step is no multiple of 2 KiB (see pixel_pitch).
 template <typename scalar_t, typename T>
 bool nhwc_in_place(const at::Tensor& x, int64_t row_step) {
-  return std::is_same<scalar_t, T>::value && x.stride(1) == 1 && !rows_alias<T>(row_step * x.stride(3));
+  return nhwc_readable<scalar_t, T>(x) && !rows_alias<T>(row_step * x.stride(3));
 }
 
 // x itself as an NHWC view (see nhwc_in_place).
@@ -891,7 +912,8 @@ struct ReadPadding {
 };
 
 // Whether the forward reads x in place, padding included (ReadPadding), rather than from a padded
-// NHWC copy: where x can be read in place (nhwc_in_place) and, where there is padding, with at least
+// NHWC copy: where x can be read in place (nhwc_readable; rows a multiple of 2 KiB apart in tiles of
+// at most aliased_rows_cap rows) and, where there is padding, with at least
 // 16 input channels per group and edge columns making up at most an eighth of the row, since edge
 // tiles are narrow (one to a few columns).
 // Measured on Zen 4, interleaved A/B over 40 calls each, in place against the copy: the 3x3 stride-2
@@ -900,7 +922,7 @@ struct ReadPadding {
 // and the 7x7 stem over 3 channels -2%; the dilation-4 512-channel one at 28x28 (8 of 28) even.
 template <typename scalar_t, typename T>
 bool reads_padding_in_place(const ConvGeometry& g, const at::Tensor& x) {
-  if (!nhwc_in_place<scalar_t, T>(x, g.sw)) return false;
+  if (!nhwc_readable<scalar_t, T>(x)) return false;
   if (g.ph == 0 && g.pw == 0) return true;
   const ReadPadding pad(g, true, true);
   return g.C / g.G >= 16 && 8 * (g.Q - (pad.q1 - pad.q0)) <= g.Q;
@@ -921,6 +943,10 @@ bool streams_output(const at::Tensor& y, int64_t Kg) {
   return bytes >= kMinBytes && reinterpret_cast<uintptr_t>(y.const_data_ptr()) % kAlign == 0 &&
          (y.stride(3) * int64_t(sizeof(T))) % kAlign == 0 && (Kg * int64_t(sizeof(T))) % kAlign == 0;
 }
+
+// Pixels of an NCHW output band (see conv_forward): four vectors of them.
+template <typename T>
+constexpr int64_t kBandPixels = 4 * 64 / int64_t(sizeof(T));
 
 template <typename scalar_t>
 void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w,
@@ -975,7 +1001,7 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   const ReadPadding pad(g, in_place, ReadPadding(g, false, true).edge_runs_at_least(4));
 
   const TileKernel<T>& tile = pick_tile<T>(Kg);
-  const int64_t nb = tile.nb, MR = tile.mr_max, KB = ceil_div(Kg, nb);
+  const int64_t nb = tile.nb, MR = in_place ? std::min<int64_t>(tile.mr_max, aliased_rows_cap<T>(g.sw * X.sw)) : tile.mr_max, KB = ceil_div(Kg, nb);
   const T* wp = pack_panels<T>(Wt, ws, g.G, Kg, Cg, g.R, g.S, nb, false);
   const bool direct = std::is_same<scalar_t, T>::value && ys.c == 1;
   const bool nchw_row = std::is_same<scalar_t, T>::value && !direct && ys.w == 1;
@@ -988,62 +1014,73 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   // without a gap (one group, pixel pitch C): as one run of S*C input elements against the S*C
   // consecutive panel rows of its weights, one tap per filter row instead of S.
   const bool merge = g.dw == 1 && X.sw == Cg && g.S > 1;
-  parallel_for(g.N * g.G * g.P * KB, [&](int64_t item) {
-    const PanelRow pr(item, KB, g.P, panel_major);
-    const int64_t kb = pr.kb, p = pr.p, gi = (item / (KB * g.P)) % g.G, n = item / (KB * g.P * g.G);
+  // NCHW outputs whose rows follow each other take bands of `band` output rows per work item, their
+  // rows' tiles gathered as (band*Q) x nb and transposed at once: for short rows a transposition of
+  // Q x nb is all ragged edges (LeNet's 10 columns), while a band of about four vectors of pixels
+  // moves mostly as full blocks.
+  const int64_t band = nchw_row && ys.h == g.Q ? std::min(g.P, std::max<int64_t>(1, kBandPixels<T> / g.Q)) : 1;
+  const int64_t PB = ceil_div(g.P, band);
+  parallel_for(g.N * g.G * PB * KB, [&](int64_t item) {
+    const PanelRow pr(item, KB, PB, panel_major);
+    const int64_t kb = pr.kb, p0 = pr.p * band, p1 = std::min(g.P, p0 + band);
+    const int64_t gi = (item / (KB * PB)) % g.G, n = item / (KB * PB * g.G);
     alignas(64) T acc[kMaxTile];
     const T* panel = wp + (gi * KB + kb) * RS * Cg * nb;
     const int64_t cols = std::min(nb, Kg - kb * nb), c0 = gi * Kg + kb * nb;
     const T* image = X.p + n * X.sn + gi * Cg;
-    // Into an NCHW output of the accumulation type, the whole row's tiles are gathered as Q x nb
+    // Into an NCHW output of the accumulation type, the band's tiles are gathered as (rows x Q) x nb
     // and transposed once, so each of its nb output rows is written whole rather than a tile's
     // partial cache line at a time.
-    T* const row_acc = nchw_row ? workspace<T>(Slot::partials, g.Q * nb) : nullptr;
+    T* const row_acc = nchw_row ? workspace<T>(Slot::partials, (p1 - p0) * g.Q * nb) : nullptr;
     TapList<int64_t> a_off;  // filled by taps() before use: no zeroing
     TapList<const T*> bp;
     a_off.resize_for_overwrite(RS);
     bp.resize_for_overwrite(RS);
-    // The taps (r, s) with s in [s0, s1) that land in the source, into (a_off, bp); returns their count.
-    // Merged (merge), each filter row's are one tap of (s1 - s0) * Cg elements.
-    const int64_t r0 = pad.r0(p), r1 = pad.r1(p);
-    auto taps = [&](int64_t s0, int64_t s1) {
-      int64_t nt = 0;
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t s = s0; s < s1; s += merge ? s1 - s0 : 1) {
-          a_off[nt] = (p * g.sh - pad.top + r * g.dh) * X.sh + (s * g.dw - pad.left) * X.sw;
-          bp[nt++] = panel + (r * g.S + s) * Cg * nb;
+    for (int64_t p = p0; p < p1; ++p) {
+      // The taps (r, s) with s in [s0, s1) that land in the source, into (a_off, bp); returns their
+      // count. Merged (merge), each filter row's are one tap of (s1 - s0) * Cg elements.
+      const int64_t r0 = pad.r0(p), r1 = pad.r1(p);
+      auto taps = [&](int64_t s0, int64_t s1) {
+        int64_t nt = 0;
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t s = s0; s < s1; s += merge ? s1 - s0 : 1) {
+            a_off[nt] = (p * g.sh - pad.top + r * g.dh) * X.sh + (s * g.dw - pad.left) * X.sw;
+            bp[nt++] = panel + (r * g.S + s) * Cg * nb;
+          }
+        return nt;
+      };
+      // Output columns [q0, q0 + mr) over the first nt taps, of the column taps [s0, s1).
+      auto run = [&](int64_t q0, int64_t mr, int64_t nt, int64_t s0, int64_t s1) {
+        TileArgs<T> args{image + q0 * g.sw * X.sw, g.sw * X.sw, 1, a_off.data(), bp.data(), nb, nt,
+                         merge ? (s1 - s0) * Cg : Cg, acc, nb, cols, nullptr, has_bias ? bias.data() + c0 : nullptr,
+                         false};
+        if (direct) {
+          args.C = reinterpret_cast<T*>(Y) + n * ys.n + c0 + p * ys.h + q0 * ys.w;
+          args.ldc = ys.w;
+          args.stream = stream;
+        } else if (nchw_row) {
+          args.C = row_acc + ((p - p0) * g.Q + q0) * nb;
         }
-      return nt;
-    };
-    // Output columns [q0, q0 + mr) over the first nt taps, of the column taps [s0, s1).
-    auto run = [&](int64_t q0, int64_t mr, int64_t nt, int64_t s0, int64_t s1) {
-      TileArgs<T> args{image + q0 * g.sw * X.sw, g.sw * X.sw, 1, a_off.data(), bp.data(), nb, nt,
-                       merge ? (s1 - s0) * Cg : Cg, acc, nb, cols, nullptr, has_bias ? bias.data() + c0 : nullptr,
-                       false};
-      if (direct) {
-        args.C = reinterpret_cast<T*>(Y) + n * ys.n + c0 + p * ys.h + q0 * ys.w;
-        args.ldc = ys.w;
-        args.stream = stream;
-      } else if (nchw_row) {
-        args.C = row_acc + q0 * nb;
-      }
-      tile.fn(mr, args);
-      if (!direct && !nchw_row) store_tile<scalar_t, T>(acc, mr, nb, cols, Y, ys, n, c0, p, q0, 1);
-    };
-    // Edge columns [from, to), in runs with the same column taps.
-    auto edges = [&](int64_t from, int64_t to) {
-      for (int64_t q = from; q < to;) {
-        const int64_t end = pad.edge_run_end(q), s0 = pad.s0(q), s1 = pad.s1(q);
-        run(q, end - q, taps(s0, s1), s0, s1);
-        q = end;
-      }
-    };
-    edges(0, pad.q0);
-    const int64_t nt = taps(0, g.S);
-    for (int64_t t = 0; t < split.count; ++t) run(pad.q0 + split.start(t), split.size(t), nt, 0, g.S);
-    edges(std::max(pad.q0, pad.q1), g.Q);
+        tile.fn(mr, args);
+        if (!direct && !nchw_row) store_tile<scalar_t, T>(acc, mr, nb, cols, Y, ys, n, c0, p, q0, 1);
+      };
+      // Edge columns [from, to), in runs with the same column taps, of at most MR columns (padding
+      // wider than the filter's reach makes long runs of columns with no taps at all).
+      auto edges = [&](int64_t from, int64_t to) {
+        for (int64_t q = from; q < to;) {
+          const int64_t end = std::min(pad.edge_run_end(q), q + MR), s0 = pad.s0(q), s1 = pad.s1(q);
+          run(q, end - q, taps(s0, s1), s0, s1);
+          q = end;
+        }
+      };
+      edges(0, pad.q0);
+      const int64_t nt = taps(0, g.S);
+      for (int64_t t = 0; t < split.count; ++t) run(pad.q0 + split.start(t), split.size(t), nt, 0, g.S);
+      edges(std::max(pad.q0, pad.q1), g.Q);
+    }
     if (nchw_row)
-      transposed_copy(row_acc, nb, g.Q, cols, reinterpret_cast<T*>(Y) + n * ys.n + c0 * ys.c + p * ys.h, ys.c);
+      transposed_copy(row_acc, nb, (p1 - p0) * g.Q, cols, reinterpret_cast<T*>(Y) + n * ys.n + c0 * ys.c + p0 * ys.h,
+                      ys.c);
     if (stream) stream_fence();
   });
 }
