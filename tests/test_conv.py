@@ -375,6 +375,23 @@ def test_conv2d_channels_last_large_output(x_shape, w_shape, groups, dtype, devi
     check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
 
 
+# Small images (a zero-padded NHWC copy of at most 32 KiB), at least four per thread, that cannot be
+# read in place: each work item copies its own image and computes all of it, by bands of output rows.
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "sliced", "transposed"])
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", [
+    ((12, 6, 14, 14), (16, 6, 5, 5), 1, 0),
+    ((12, 16, 16, 16), (40, 16, 3, 3), 1, 1),
+    ((9, 8, 10, 21), (24, 8, 3, 3), 2, (1, 2)),
+], ids=["lenet", "two_panels", "strided"])
+def test_conv2d_small_images(x_shape, w_shape, stride, padding, layout, dtype, device, num_threads):
+    num_threads(2)
+    x = LAYOUTS[layout](seeded_randn(x_shape, 0))
+    w, b = seeded_randn(w_shape, 1), seeded_randn(w_shape[0], 2)
+    ours, theirs = conv2d_fns(stride, padding, 1, 1)
+    check_against_torch(ours, theirs, [x, w, b], device=device, dtype=dtype)
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("width", [16, 29])
 def test_conv2d_aliased_rows_in_place(width, dtype, device):

@@ -10,7 +10,9 @@
 // as their own narrow tiles (ReadPadding), so the inner loops still never branch; from a padded copy
 // it leaves out the taps that would multiply its zeros the same way (rows always, columns where the
 // edge tiles are wide enough). Copies live in per-thread workspaces (workspace.h) reused across
-// calls; NCHW rows are converted by the blocked transposition. Weights are packed once per call into
+// calls; NCHW rows are converted by the blocked transposition. The forward copies small images
+// (kImageItemBytes) inside the work item that computes them, one image at a time, so the copy stays
+// in that core's L1 instead of crossing between cores through a batch-sized buffer. Weights are packed once per call into
 // panels of nb output columns (nb = one or two vector lengths) read contiguously by the
 // micro-kernel. Stride-1 convolutions of NCHW inputs into NCHW outputs may take a transposed route
 // (conv_forward_nchw) that needs no layout conversion at all: 1x1 ones whose grid wastes little, and
@@ -129,59 +131,64 @@ void transposed_copy(const S* in, int64_t ldc, int64_t C, int64_t W, T* out, int
   if constexpr (std::is_same<S, T>::value) transpose(in, ldc, C, W, out, ldp);
 }
 
+// Row h of image n of x (N, C, H, W, any strides) as one row of a zero-padded NHWC buffer of type T:
+// Wp pixels ldp >= C elements apart, x's row at columns [left, left + W), zeros around it (all zeros
+// where h is outside [0, H)), the channels past C left unset. NCHW rows read every 2nd to 4th column
+// (subsampled views) use this thread's Slot::partials as scratch.
+template <typename scalar_t, typename T>
+void pack_nhwc_row(const at::Tensor& x, int64_t n, int64_t h, int64_t left, int64_t Wp, int64_t ldp, T* out) {
+  const int64_t C = x.size(1), H = x.size(2), W = x.size(3);
+  if (h < 0 || h >= H) {
+    std::fill(out, out + Wp * ldp, T(0));
+    return;
+  }
+  const Strides4 st(x);
+  std::fill(out, out + left * ldp, T(0));
+  std::fill(out + (left + W) * ldp, out + Wp * ldp, T(0));
+  const scalar_t* in = x.const_data_ptr<scalar_t>() + n * st.n + h * st.h;
+  T* o = out + left * ldp;
+  if (st.c == 1 && std::is_same<scalar_t, T>::value) {  // channels_last rows: memcpy, whose stores are
+    // whole vectors (the loop below, compiled without the ISA's flags, stores 16 bytes at a time:
+    // measured 19% of the 1x1 1024-channel forward at 14x14, against 5% with memcpy)
+    if (st.w == C && ldp == C) {
+      std::memcpy(o, in, W * C * sizeof(T));
+    } else {
+      for (int64_t w = 0; w < W; ++w) std::memcpy(o + w * ldp, in + w * st.w, C * sizeof(T));
+    }
+  } else if (st.c == 1) {  // channels_last rows of another type: contiguous runs of C
+    for (int64_t w = 0; w < W; ++w) {
+      const scalar_t* px = in + w * st.w;
+      T* ox = o + w * ldp;
+      for (int64_t c = 0; c < C; ++c) ox[c] = static_cast<T>(px[c]);
+    }
+  } else if (st.c <= st.w) {  // channels inner
+    for (int64_t w = 0; w < W; ++w)
+      for (int64_t c = 0; c < C; ++c) o[w * ldp + c] = static_cast<T>(in[w * st.w + c * st.c]);
+  } else if (std::is_same<scalar_t, T>::value && st.w == 1) {  // NCHW rows: a C x W transposition
+    transposed_copy(in, st.c, C, W, o, ldp);
+  } else if (std::is_same<scalar_t, T>::value && st.w > 1 && st.w <= 4) {
+    // NCHW rows read every st.w-th column (a subsampled view): the whole span is transposed into
+    // scratch, from which every st.w-th pixel is copied.
+    const int64_t span = (W - 1) * st.w + 1;
+    T* t = workspace<T>(Slot::partials, span * C);
+    transposed_copy(in, st.c, C, span, t, C);
+    for (int64_t w = 0; w < W; ++w) std::memcpy(o + w * ldp, t + w * st.w * C, C * sizeof(T));
+  } else {
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t w = 0; w < W; ++w) o[w * ldp + c] = static_cast<T>(in[w * st.w + c * st.c]);
+  }
+}
+
 // Copies x (N, C, H, W, any strides) into a zero-padded NHWC buffer (N, Hp, Wp, ldp) of type T in
 // workspace `slot`, with the image at rows [top, top+H) and columns [left, left+W); pixels are ldp >= C
-// elements apart (0: C), the channels past C left unset. Uses each thread's Slot::partials as scratch
-// (slot must be another).
+// elements apart (0: C), the channels past C left unset (pack_nhwc_row; slot must not be
+// Slot::partials).
 template <typename scalar_t, typename T>
 const T* pack_nhwc(const at::Tensor& x, int64_t top, int64_t left, int64_t Hp, int64_t Wp, Slot slot, int64_t ldp = 0) {
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  if (ldp == 0) ldp = C;
-  T* dst = workspace<T>(slot, N * Hp * Wp * ldp);
-  const scalar_t* src = x.const_data_ptr<scalar_t>();
-  const Strides4 st(x);
-  const bool channel_inner = st.c <= st.w;
-  parallel_for(N * Hp, [&](int64_t row) {
-    const int64_t n = row / Hp, h = row % Hp - top;
-    T* out = dst + row * Wp * ldp;
-    if (h < 0 || h >= H) {
-      std::fill(out, out + Wp * ldp, T(0));
-      return;
-    }
-    std::fill(out, out + left * ldp, T(0));
-    std::fill(out + (left + W) * ldp, out + Wp * ldp, T(0));
-    const scalar_t* in = src + n * st.n + h * st.h;
-    T* o = out + left * ldp;
-    if (st.c == 1 && std::is_same<scalar_t, T>::value) {  // channels_last rows: memcpy, whose stores are
-      // whole vectors (the loop below, compiled without the ISA's flags, stores 16 bytes at a time:
-      // measured 19% of the 1x1 1024-channel forward at 14x14, against 5% with memcpy)
-      if (st.w == C && ldp == C) {
-        std::memcpy(o, in, W * C * sizeof(T));
-      } else {
-        for (int64_t w = 0; w < W; ++w) std::memcpy(o + w * ldp, in + w * st.w, C * sizeof(T));
-      }
-    } else if (st.c == 1) {  // channels_last rows of another type: contiguous runs of C
-      for (int64_t w = 0; w < W; ++w) {
-        const scalar_t* px = in + w * st.w;
-        T* ox = o + w * ldp;
-        for (int64_t c = 0; c < C; ++c) ox[c] = static_cast<T>(px[c]);
-      }
-    } else if (channel_inner) {
-      for (int64_t w = 0; w < W; ++w)
-        for (int64_t c = 0; c < C; ++c) o[w * ldp + c] = static_cast<T>(in[w * st.w + c * st.c]);
-    } else if (std::is_same<scalar_t, T>::value && st.w == 1) {  // NCHW rows: a C x W transposition
-      transposed_copy(in, st.c, C, W, o, ldp);
-    } else if (std::is_same<scalar_t, T>::value && st.w > 1 && st.w <= 4) {
-      // NCHW rows read every st.w-th column (a subsampled view): the whole span is transposed into
-      // scratch, from which every st.w-th pixel is copied.
-      const int64_t span = (W - 1) * st.w + 1;
-      T* t = workspace<T>(Slot::partials, span * C);
-      transposed_copy(in, st.c, C, span, t, C);
-      for (int64_t w = 0; w < W; ++w) std::memcpy(o + w * ldp, t + w * st.w * C, C * sizeof(T));
-    } else {
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t w = 0; w < W; ++w) o[w * ldp + c] = static_cast<T>(in[w * st.w + c * st.c]);
-    }
+  if (ldp == 0) ldp = x.size(1);
+  T* dst = workspace<T>(slot, x.size(0) * Hp * Wp * ldp);
+  parallel_for(x.size(0) * Hp, [&](int64_t row) {
+    pack_nhwc_row<scalar_t, T>(x, row / Hp, row % Hp - top, left, Wp, ldp, dst + row * Wp * ldp);
   });
   return dst;
 }
@@ -947,6 +954,8 @@ bool streams_output(const at::Tensor& y, int64_t Kg) {
 // Pixels of an NCHW output band (see conv_forward): four vectors of them.
 template <typename T>
 constexpr int64_t kBandPixels = 4 * 64 / int64_t(sizeof(T));
+// Largest padded NHWC image that the forward's work items copy for themselves (image_items).
+constexpr int64_t kImageItemBytes = int64_t(32) << 10;
 
 template <typename scalar_t>
 void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& w,
@@ -995,9 +1004,19 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     return;
   }
   // The source: x itself where it is channels_last float with a suitable pixel pitch, its padding
-  // then left to the taps (ReadPadding), else a zero-padded NHWC copy.
+  // then left to the taps (ReadPadding), else a zero-padded NHWC copy: of the whole batch, or, for
+  // small images of one group, one image at a time by the work item that computes it (image_items).
   const bool in_place = reads_padding_in_place<scalar_t, T>(g, x);
-  const NhwcView<T> X = in_place ? nhwc_view<scalar_t, T>(x) : nhwc_source<scalar_t, T>(x, g.ph, g.pw, Slot::input, g.sw);
+  const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, ldp = pixel_pitch<T>(g.C, g.sw);
+  // Measured on Zen 4, interleaved, NCHW batch 64: LeNet's 5x5 6-to-16-channel layer at 14x14
+  // 0.29-0.32 -> 0.22-0.23 ms (the batch copy also made it swing between 0.21 and 0.33 ms from one
+  // process to another), the 3x3 16-to-32-channel one at 16x16 1.08 -> 0.94 ms, 32-to-64 at 8x8
+  // 0.95 -> 0.88 ms.
+  const bool image_items = !in_place && g.G == 1 && Hp * Wp * ldp * int64_t(sizeof(T)) <= kImageItemBytes &&
+                           g.N >= 4 * int64_t(at::get_num_threads());
+  const NhwcView<T> X = in_place      ? nhwc_view<scalar_t, T>(x)
+                        : image_items ? NhwcView<T>{nullptr, Hp * Wp * ldp, Wp * ldp, ldp}
+                                      : nhwc_source<scalar_t, T>(x, g.ph, g.pw, Slot::input, g.sw);
   const ReadPadding pad(g, in_place, ReadPadding(g, false, true).edge_runs_at_least(4));
 
   const TileKernel<T>& tile = pick_tile<T>(Kg);
@@ -1020,14 +1039,12 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   // moves mostly as full blocks.
   const int64_t band = nchw_row && ys.h == g.Q ? std::min(g.P, std::max<int64_t>(1, kBandPixels<T> / g.Q)) : 1;
   const int64_t PB = ceil_div(g.P, band);
-  parallel_for(g.N * g.G * PB * KB, [&](int64_t item) {
-    const PanelRow pr(item, KB, PB, panel_major);
-    const int64_t kb = pr.kb, p0 = pr.p * band, p1 = std::min(g.P, p0 + band);
-    const int64_t gi = (item / (KB * PB)) % g.G, n = item / (KB * PB * g.G);
+  // Output rows [p0, p1) of image n, group gi, channel panel kb, from `image` (the group's first
+  // channel of the image in X).
+  auto band_panel = [&](int64_t n, int64_t gi, int64_t kb, int64_t p0, int64_t p1, const T* image) {
     alignas(64) T acc[kMaxTile];
     const T* panel = wp + (gi * KB + kb) * RS * Cg * nb;
     const int64_t cols = std::min(nb, Kg - kb * nb), c0 = gi * Kg + kb * nb;
-    const T* image = X.p + n * X.sn + gi * Cg;
     // Into an NCHW output of the accumulation type, the band's tiles are gathered as (rows x Q) x nb
     // and transposed once, so each of its nb output rows is written whole rather than a tile's
     // partial cache line at a time.
@@ -1081,6 +1098,22 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     if (nchw_row)
       transposed_copy(row_acc, nb, (p1 - p0) * g.Q, cols, reinterpret_cast<T*>(Y) + n * ys.n + c0 * ys.c + p0 * ys.h,
                       ys.c);
+  };
+  if (image_items) {
+    parallel_for(g.N, [&](int64_t n) {
+      T* image = workspace<T>(Slot::input, Hp * Wp * ldp);
+      for (int64_t h = 0; h < Hp; ++h)
+        pack_nhwc_row<scalar_t, T>(x, n, h - g.ph, g.pw, Wp, ldp, image + h * Wp * ldp);
+      for (int64_t kb = 0; kb < KB; ++kb)
+        for (int64_t p0 = 0; p0 < g.P; p0 += band) band_panel(n, 0, kb, p0, std::min(g.P, p0 + band), image);
+      if (stream) stream_fence();
+    });
+    return;
+  }
+  parallel_for(g.N * g.G * PB * KB, [&](int64_t item) {
+    const PanelRow pr(item, KB, PB, panel_major);
+    const int64_t gi = (item / (KB * PB)) % g.G, n = item / (KB * PB * g.G), p0 = pr.p * band;
+    band_panel(n, gi, pr.kb, p0, std::min(g.P, p0 + band), X.p + n * X.sn + gi * Cg);
     if (stream) stream_fence();
   });
 }
