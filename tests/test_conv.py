@@ -377,7 +377,8 @@ def test_conv2d_channels_last_large_output(x_shape, w_shape, groups, dtype, devi
 
 # Small images (a zero-padded NHWC copy of at most 32 KiB), at least four per thread, that cannot be
 # read in place: each work item copies its own image and computes all of it, by bands of output rows.
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16],
+                         ids=["float64", "float32", "bfloat16"])
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "sliced", "transposed"])
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding", [
     ((12, 6, 14, 14), (16, 6, 5, 5), 1, 0),
