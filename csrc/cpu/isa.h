@@ -73,10 +73,11 @@ struct ChannelKernels {
   void (*fma)(T* acc, const S* a, const T* b, int64_t n);
   // channels_last max pooling of one output row of `count` pixels over an (H, W, C) image: pixel o's
   // window has rows h0, h0+dh, ... < h1 and columns w0[o], w0[o]+dw, ... < w1[o]; y[o*C + c] gets the
-  // maximum and ind[o*C + c] the flat index h*W + w of the element PyTorch's scan picks (replace when
-  // greater or NaN, starting from -inf at the window's first element). ind may be null: values only.
+  // maximum and ind[o*C + c] the flat index index_base + h*W + w of the element PyTorch's scan picks
+  // (replace when greater or NaN, starting from -inf at the window's first element); index_base
+  // places a band of rows within its plane. ind may be null: values only.
   void (*max_row)(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, const int64_t* w0,
-                  const int64_t* w1, int64_t dw, int64_t count, S* y, int64_t* ind);
+                  const int64_t* w1, int64_t dw, int64_t count, S* y, int64_t* ind, int64_t index_base);
   // channels_last average pooling of one output row: y[o*C + c] = sum over the window / div[o].
   void (*avg_row)(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, const int64_t* w0,
                   const int64_t* w1, const T* div, int64_t count, S* y);

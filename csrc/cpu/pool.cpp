@@ -196,7 +196,7 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
       const Window w = rule.window(oh, 0);
       const int64_t o = (n * OH + oh) * OW * C;
       kern.max_row(X + n * H * W * C, W, C, w.h0, w.h1, dh, cols.w0.data(), cols.w1.data(), dw, OW, raw(Y) + o,
-                   I ? I + o : nullptr);
+                   I ? I + o : nullptr, 0);
       if (I) mark_empty_windows(w, cols, C, I + o);
     });
   } else {
@@ -209,14 +209,11 @@ void max_forward(const PoolGeometry& g, const Rule& rule, const at::Tensor& x, a
         const Window w = rule.window(oh, 0);
         const int64_t o = (oh - r0) * OW * nb;
         kern.max_row(band, W, nb, w.h0 - h0, w.h1 - h0, dh, cols.w0.data(), cols.w1.data(), dw, OW, ys + o,
-                     is ? is + o : nullptr);
+                     is ? is + o : nullptr, h0 * W);  // indices within the plane
         if (is) mark_empty_windows(w, cols, nb, is + o);
       }
       deinterleave(ys, p0, nb, r0, r1, OH, OW, raw(Y));
-      if (!is) return;
-      // Band-relative indices become plane indices.
-      for (int64_t k = 0; k < (r1 - r0) * OW * nb; ++k) is[k] = is[k] == kEmptyWindow ? kEmptyWindow : is[k] + h0 * W;
-      deinterleave(is, p0, nb, r0, r1, OH, OW, I);
+      if (is) deinterleave(is, p0, nb, r0, r1, OH, OW, I);
     });
   }
 }

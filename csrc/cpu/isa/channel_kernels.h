@@ -84,7 +84,8 @@ static void fma(T* acc, const S* a, const T* b, int64_t n) {
 // kIndices: also track and store the winners' indices (else ind is unused).
 template <bool kIndices, int NV, typename S, typename T>
 static inline void max_pixel_vectors(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh,
-                                     int64_t w0, int64_t w1, int64_t dw, S* y, int64_t* ind, int64_t c) {
+                                     int64_t w0, int64_t w1, int64_t dw, S* y, int64_t* ind, int64_t base,
+                                     int64_t c) {
   typedef typename VecOf<T>::type V;
   typedef typename VecOf<T>::mask M;
   typedef typename VecOf<T>::lane L;
@@ -93,12 +94,12 @@ static inline void max_pixel_vectors(const S* img, int64_t W, int64_t C, int64_t
   M idx[NV];
   for (int v = 0; v < NV; ++v) {
     best[v] = V{} - std::numeric_limits<T>::infinity();
-    if (kIndices) idx[v] = M{} + L(h0 * W + w0);
+    if (kIndices) idx[v] = M{} + L(base + h0 * W + w0);
   }
   for (int64_t ih = h0; ih < h1; ih += dh)
     for (int64_t iw = w0; iw < w1; iw += dw) {
       const S* px = img + (ih * W + iw) * C + c;
-      const M here = M{} + L(ih * W + iw);
+      const M here = M{} + L(base + ih * W + iw);
       for (int v = 0; v < NV; ++v) {
         const V x = vload<T>(px + v * VL);
         const M take = (x > best[v]) | (x != x);
@@ -114,26 +115,26 @@ static inline void max_pixel_vectors(const S* img, int64_t W, int64_t C, int64_t
 
 template <bool kIndices, typename S, typename T>
 static inline void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, int64_t w0,
-                             int64_t w1, int64_t dw, S* y, int64_t* ind) {
+                             int64_t w1, int64_t dw, S* y, int64_t* ind, int64_t base) {
   typedef typename VecOf<T>::type V;
   typedef typename VecOf<T>::lane L;
   constexpr int64_t VL = sizeof(V) / sizeof(T);
   const T neg_inf = -std::numeric_limits<T>::infinity();
   int64_t c = 0;
   // Vector lanes track flat indices in integers of the value's width, when those can hold them.
-  if (!kIndices || (h1 - 1) * W + (w1 - 1) <= int64_t(std::numeric_limits<L>::max())) {
-    for (; c + 4 * VL <= C; c += 4 * VL) max_pixel_vectors<kIndices, 4, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, c);
-    for (; c + VL <= C; c += VL) max_pixel_vectors<kIndices, 1, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, c);
+  if (!kIndices || base + (h1 - 1) * W + (w1 - 1) <= int64_t(std::numeric_limits<L>::max())) {
+    for (; c + 4 * VL <= C; c += 4 * VL) max_pixel_vectors<kIndices, 4, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, base, c);
+    for (; c + VL <= C; c += VL) max_pixel_vectors<kIndices, 1, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, base, c);
   }
   for (; c < C; ++c) {
     T best = neg_inf;
-    int64_t idx = h0 * W + w0;
+    int64_t idx = base + h0 * W + w0;
     for (int64_t ih = h0; ih < h1; ih += dh)
       for (int64_t iw = w0; iw < w1; iw += dw) {
         const T v = widen(img[(ih * W + iw) * C + c]);
         if (v > best || v != v) {
           best = v;
-          idx = ih * W + iw;
+          idx = base + ih * W + iw;
         }
       }
     narrow(y + c, best);
@@ -165,11 +166,13 @@ static inline void avg_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int
 // per-pixel cost to the window loops.
 template <typename S, typename T>
 static void max_row(const S* img, int64_t W, int64_t C, int64_t h0, int64_t h1, int64_t dh, const int64_t* w0,
-                    const int64_t* w1, int64_t dw, int64_t count, S* y, int64_t* ind) {
+                    const int64_t* w1, int64_t dw, int64_t count, S* y, int64_t* ind, int64_t index_base) {
   if (ind) {
-    for (int64_t o = 0; o < count; ++o) max_pixel<true, S, T>(img, W, C, h0, h1, dh, w0[o], w1[o], dw, y + o * C, ind + o * C);
+    for (int64_t o = 0; o < count; ++o)
+      max_pixel<true, S, T>(img, W, C, h0, h1, dh, w0[o], w1[o], dw, y + o * C, ind + o * C, index_base);
   } else {
-    for (int64_t o = 0; o < count; ++o) max_pixel<false, S, T>(img, W, C, h0, h1, dh, w0[o], w1[o], dw, y + o * C, nullptr);
+    for (int64_t o = 0; o < count; ++o)
+      max_pixel<false, S, T>(img, W, C, h0, h1, dh, w0[o], w1[o], dw, y + o * C, nullptr, 0);
   }
 }
 
