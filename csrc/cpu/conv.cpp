@@ -12,9 +12,9 @@
 // edge tiles are wide enough). Copies live in per-thread workspaces (workspace.h) reused across
 // calls; NCHW rows are converted by the blocked transposition. The forward copies small images
 // (kImageItemBytes) inside the work item that computes them, one image at a time, so the copy stays
-// in that core's L1 instead of crossing between cores through a batch-sized buffer. Weights are packed once per call into
-// panels of nb output columns (nb = one or two vector lengths) read contiguously by the
-// micro-kernel. Stride-1 convolutions of NCHW inputs into NCHW outputs may take a transposed route
+// in that core's L1 instead of crossing between cores through a batch-sized buffer. Weights are
+// packed once per call into panels of nb output columns (nb = one or two vector lengths) read
+// contiguously by the micro-kernel. Stride-1 convolutions of NCHW inputs into NCHW outputs may take a transposed route
 // (conv_forward_nchw) that needs no layout conversion at all: 1x1 ones whose grid wastes little, and
 // those with few output channels per group (nchw_route_tile says when).
 //
@@ -45,8 +45,8 @@
 // transposing copy into NCHW ones, by bands of output rows where the rows are short. NHWC copies
 // whose pixel step would be a multiple of 2 KiB are spaced one cache line further (nhwc_source); read
 // in place, such pixels go at most 7 (4 KiB apart) or 14 (2 KiB) to a tile (aliased_rows_cap). The
-// NCHW route blocks its own way (conv_forward_nchw). The weight gradient sweeps every tile over blocks of output
-// rows sized so that their input rows and gradient panels stay in L2.
+// NCHW route blocks its own way (conv_forward_nchw). The weight gradient sweeps every tile over
+// blocks of output rows sized so that their input rows and gradient panels stay in L2.
 #include <ATen/ATen.h>
 #include <ATen/OpMathType.h>
 #include <c10/util/SmallVector.h>
@@ -1003,9 +1003,10 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
     }, bias.data(), y);
     return;
   }
-  // The source: x itself where it is channels_last float with a suitable pixel pitch, its padding
-  // then left to the taps (ReadPadding), else a zero-padded NHWC copy: of the whole batch, or, for
-  // small images of one group, one image at a time by the work item that computes it (image_items).
+  // The source: x itself where it is channels_last of the accumulation type (reads_padding_in_place),
+  // its padding then left to the taps (ReadPadding), else a zero-padded NHWC copy: of the whole
+  // batch, or, for small images of one group, one image at a time by the work item that computes it
+  // (image_items).
   const bool in_place = reads_padding_in_place<scalar_t, T>(g, x);
   const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, ldp = pixel_pitch<T>(g.C, g.sw);
   // Measured on Zen 4, interleaved, NCHW batch 64: LeNet's 5x5 6-to-16-channel layer at 14x14
@@ -1014,13 +1015,15 @@ void conv_forward(const ConvGeometry& g, const at::Tensor& x, const at::Tensor& 
   // 0.95 -> 0.88 ms.
   const bool image_items = !in_place && g.G == 1 && Hp * Wp * ldp * int64_t(sizeof(T)) <= kImageItemBytes &&
                            g.N >= 4 * int64_t(at::get_num_threads());
-  const NhwcView<T> X = in_place      ? nhwc_view<scalar_t, T>(x)
-                        : image_items ? NhwcView<T>{nullptr, Hp * Wp * ldp, Wp * ldp, ldp}
-                                      : nhwc_source<scalar_t, T>(x, g.ph, g.pw, Slot::input, g.sw);
-  const ReadPadding pad(g, in_place, ReadPadding(g, false, true).edge_runs_at_least(4));
+  const T* copy = in_place || image_items ? nullptr : pack_nhwc<scalar_t, T>(x, g.ph, g.pw, Hp, Wp, Slot::input, ldp);
+  const NhwcView<T> X = in_place ? nhwc_view<scalar_t, T>(x) : NhwcView<T>{copy, Hp * Wp * ldp, Wp * ldp, ldp};
+  // Read in place, every tap that would land in the padding is left out; from a copy, edge columns
+  // are left out only where their tiles are wide enough (ReadPadding).
+  const ReadPadding pad(g, in_place, in_place || ReadPadding(g, false, true).edge_runs_at_least(4));
 
   const TileKernel<T>& tile = pick_tile<T>(Kg);
-  const int64_t nb = tile.nb, MR = in_place ? std::min<int64_t>(tile.mr_max, aliased_rows_cap<T>(g.sw * X.sw)) : tile.mr_max, KB = ceil_div(Kg, nb);
+  const int64_t nb = tile.nb, KB = ceil_div(Kg, nb);
+  const int64_t MR = in_place ? std::min<int64_t>(tile.mr_max, aliased_rows_cap<T>(g.sw * X.sw)) : tile.mr_max;
   const T* wp = pack_panels<T>(Wt, ws, g.G, Kg, Cg, g.R, g.S, nb, false);
   const bool direct = std::is_same<scalar_t, T>::value && ys.c == 1;
   const bool nchw_row = std::is_same<scalar_t, T>::value && !direct && ys.w == 1;
