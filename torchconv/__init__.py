@@ -19,8 +19,9 @@ __version__ = "0.1.0"
 
 
 def cpu_isa():
-    """The CPU instruction set the kernels use: 'avx512', 'avx2' or 'scalar', chosen from CPUID when the
-    library loads; the environment variable TORCHCONV_CPU_ISA forces one.
+    """The CPU instruction set the kernels use: 'avx512', 'avx2' or 'scalar', the best the CPU has (CPUID),
+    chosen once per process before the first kernel runs; the environment variable TORCHCONV_CPU_ISA forces
+    one (an error if the CPU lacks it).
 
     Example::
 

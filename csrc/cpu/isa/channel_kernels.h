@@ -15,10 +15,6 @@
 // Max pooling keeps PyTorch's scan exactly: the running maximum starts at -inf at the window's first
 // element, an element replaces it when greater or NaN; the winner's flat index h*W + w is tracked in
 // integer lanes of the value's width, widened to int64 when stored.
-#include <algorithm>
-#include <limits>
-#include <type_traits>
-
 #include "vec.h"
 
 namespace torchconv {
@@ -93,7 +89,7 @@ static inline void max_pixel_vectors(const S* img, int64_t W, int64_t C, int64_t
   V best[NV];
   M idx[NV];
   for (int v = 0; v < NV; ++v) {
-    best[v] = V{} - std::numeric_limits<T>::infinity();
+    best[v] = V{} - kInfinity<T>;
     if (kIndices) idx[v] = M{} + L(base + h0 * W + w0);
   }
   for (int64_t ih = h0; ih < h1; ih += dh)
@@ -119,10 +115,10 @@ static inline void max_pixel(const S* img, int64_t W, int64_t C, int64_t h0, int
   typedef typename VecOf<T>::type V;
   typedef typename VecOf<T>::lane L;
   constexpr int64_t VL = sizeof(V) / sizeof(T);
-  const T neg_inf = -std::numeric_limits<T>::infinity();
+  const T neg_inf = -kInfinity<T>;
   int64_t c = 0;
   // Vector lanes track flat indices in integers of the value's width, when those can hold them.
-  if (!kIndices || base + (h1 - 1) * W + (w1 - 1) <= int64_t(std::numeric_limits<L>::max())) {
+  if (!kIndices || base + (h1 - 1) * W + (w1 - 1) <= kLaneMax<L>) {
     for (; c + 4 * VL <= C; c += 4 * VL) max_pixel_vectors<kIndices, 4, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, base, c);
     for (; c + VL <= C; c += VL) max_pixel_vectors<kIndices, 1, S, T>(img, W, C, h0, h1, dh, w0, w1, dw, y, ind, base, c);
   }
@@ -476,7 +472,7 @@ static void plane_fill(const S* values, int64_t count, int64_t n, T divisor, T* 
 
 template <typename S, typename T>
 static void avg_expand_row(const S* g, const T* div, int64_t k, int64_t OW, int64_t W, T* out) {
-  const int64_t covered = std::min(W, OW * k);
+  const int64_t covered = min64(W, OW * k);
   if (k == 2) {  // one division per pair, the pair stored interleaved (vectorised by the compiler)
     const int64_t pairs = covered / 2;
     for (int64_t o = 0; o < pairs; ++o) {
@@ -486,13 +482,13 @@ static void avg_expand_row(const S* g, const T* div, int64_t k, int64_t OW, int6
     }
     if (covered % 2) out[covered - 1] = widen(g[pairs]) / div[pairs];
   } else {
-    for (int64_t o = 0; o * k < covered; ++o) fill_run(out + o * k, std::min(k, covered - o * k), widen(g[o]) / div[o]);
+    for (int64_t o = 0; o * k < covered; ++o) fill_run(out + o * k, min64(k, covered - o * k), widen(g[o]) / div[o]);
   }
   fill_run(out + covered, W - covered, T(0));
 }
 
 template <typename S, typename T>
-static ChannelKernels<S, T> make_channel_kernels() {
+static constexpr ChannelKernels<S, T> make_channel_kernels() {
   return ChannelKernels<S, T>{&fma<S, T>,
                               &max_row<S, T>,
                               &avg_row<S, T>,
@@ -507,9 +503,9 @@ static ChannelKernels<S, T> make_channel_kernels() {
                               &avg_expand_row<S, T>};
 }
 
-const ChannelKernels<float, float> kChanF32 = make_channel_kernels<float, float>();
-const ChannelKernels<double, double> kChanF64 = make_channel_kernels<double, double>();
-const ChannelKernels<bf16_bits, float> kChanBF16 = make_channel_kernels<bf16_bits, float>();
+constexpr ChannelKernels<float, float> kChanF32 = make_channel_kernels<float, float>();
+constexpr ChannelKernels<double, double> kChanF64 = make_channel_kernels<double, double>();
+constexpr ChannelKernels<bf16_bits, float> kChanBF16 = make_channel_kernels<bf16_bits, float>();
 
 }  // namespace TC_ISA_NS
 }  // namespace cpu

@@ -1,4 +1,5 @@
-// Run-time choice of the ISA-specific kernels: CPUID, overridable with TORCHCONV_CPU_ISA.
+// Run-time choice of the ISA-specific kernels: CPUID, overridable with TORCHCONV_CPU_ISA. Nothing of an
+// ISA unit runs before this choice (see kernels_avx2.cpp); off x86-64 only the portable unit exists.
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -10,11 +11,12 @@ namespace torchconv {
 namespace cpu {
 
 bool isa_supported(Isa isa) {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
   switch (isa) {
-    case Isa::avx512:
+    case Isa::avx512:  // every feature kernels_avx512.cpp is compiled for
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case Isa::avx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case Isa::scalar:
@@ -69,21 +71,28 @@ static const K& pick(const K& s, const K& a2, const K& a5) {
   }
 }
 
-const IsaKernels<float>& tile_kernels_f32() { return pick(scalar::kF32, avx2::kF32, avx512::kF32); }
-const IsaKernels<double>& tile_kernels_f64() { return pick(scalar::kF64, avx2::kF64, avx512::kF64); }
-const TransposeKernels& transpose_kernels() { return pick(scalar::kTranspose, avx2::kTranspose, avx512::kTranspose); }
+// Off x86-64 the ISA units are empty and active_isa() is always scalar.
+#if defined(__x86_64__)
+#define TC_PICK(table) pick(scalar::table, avx2::table, avx512::table)
+#else
+#define TC_PICK(table) pick(scalar::table, scalar::table, scalar::table)
+#endif
+
+const IsaKernels<float>& tile_kernels_f32() { return TC_PICK(kF32); }
+const IsaKernels<double>& tile_kernels_f64() { return TC_PICK(kF64); }
+const TransposeKernels& transpose_kernels() { return TC_PICK(kTranspose); }
 
 template <>
 const ChannelKernels<float, float>& channel_kernels() {
-  return pick(scalar::kChanF32, avx2::kChanF32, avx512::kChanF32);
+  return TC_PICK(kChanF32);
 }
 template <>
 const ChannelKernels<double, double>& channel_kernels() {
-  return pick(scalar::kChanF64, avx2::kChanF64, avx512::kChanF64);
+  return TC_PICK(kChanF64);
 }
 template <>
 const ChannelKernels<bf16_bits, float>& channel_kernels() {
-  return pick(scalar::kChanBF16, avx2::kChanBF16, avx512::kChanBF16);
+  return TC_PICK(kChanBF16);
 }
 
 }  // namespace cpu

@@ -106,14 +106,14 @@ static void tile_any(int64_t mr, const TileArgs<T>& p) {
 }
 
 template <typename T>
-static IsaKernels<T> make_kernels() {
+static constexpr IsaKernels<T> make_kernels() {
   constexpr int VL = TC_VBYTES / sizeof(T);
   return IsaKernels<T>{{2 * VL, TC_MR_WIDE, &tile_any<T, 2, TC_MR_WIDE>},
                        {VL, TC_MR_NARROW, &tile_any<T, 1, TC_MR_NARROW>}};
 }
 
-const IsaKernels<float> kF32 = make_kernels<float>();
-const IsaKernels<double> kF64 = make_kernels<double>();
+constexpr IsaKernels<float> kF32 = make_kernels<float>();
+constexpr IsaKernels<double> kF64 = make_kernels<double>();
 
 }  // namespace TC_ISA_NS
 }  // namespace cpu

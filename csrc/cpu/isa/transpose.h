@@ -9,8 +9,7 @@
 // 16 x 16 float block costs 64 shuffles instead of 256 scalar loads and stores. Edges narrower than
 // a block are transposed the same way from masked loads into masked stores (AVX-512), or moved
 // element by element (AVX2, the portable path: see load_lanes).
-#include <algorithm>
-#include <cstdint>
+#include "vec.h"
 
 namespace torchconv {
 namespace cpu {
@@ -63,9 +62,9 @@ static void transpose(const void* src, int64_t lda, int64_t rows, int64_t cols, 
   U* b = static_cast<U*>(dst);
   const int64_t full_rows = rows / VL * VL, full_cols = cols / VL * VL;
   for (int64_t i0 = 0; i0 < rows; i0 += VL) {
-    const int nr = int(std::min<int64_t>(VL, rows - i0));
+    const int nr = int(min64(VL, rows - i0));
     for (int64_t j0 = 0; j0 < cols; j0 += VL) {
-      const int nc = int(std::min<int64_t>(VL, cols - j0));
+      const int nc = int(min64(VL, cols - j0));
       if (nr == VL && nc == VL)
         transpose_block<U, true>(a + i0 * lda + j0, lda, VL, VL, b + j0 * ldb + i0, ldb);
       else if (kVectorEdges)
@@ -77,7 +76,7 @@ static void transpose(const void* src, int64_t lda, int64_t rows, int64_t cols, 
       for (int64_t j = i < full_rows ? full_cols : 0; j < cols; ++j) b[j * ldb + i] = a[i * lda + j];
 }
 
-const TransposeKernels kTranspose = {&transpose<uint16_t>, &transpose<uint32_t>, &transpose<uint64_t>};
+constexpr TransposeKernels kTranspose = {&transpose<uint16_t>, &transpose<uint32_t>, &transpose<uint64_t>};
 
 }  // namespace TC_ISA_NS
 }  // namespace cpu

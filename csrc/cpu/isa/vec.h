@@ -1,6 +1,8 @@
 // Vector types of one ISA instance (TC_VBYTES wide), shared by its kernels: GCC vector extensions,
 // unaligned (element-aligned) so any address may be loaded.
 #pragma once
+#include <cstdint>
+#include <limits>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -18,6 +20,12 @@ typedef int64_t vi64 __attribute__((vector_size(TC_VBYTES), aligned(8)));
 template <typename T> struct VecOf;
 template <> struct VecOf<float> { typedef vf type; typedef vi32 mask; typedef int32_t lane; };
 template <> struct VecOf<double> { typedef vd type; typedef vi64 mask; typedef int64_t lane; };
+
+// Constants and helpers of the kernel headers, here so that they call no inline function of another
+// namespace (std::min, numeric_limits' members outside constant expressions): see kernels_avx2.cpp.
+template <typename T> constexpr T kInfinity = std::numeric_limits<T>::infinity();
+template <typename L> constexpr int64_t kLaneMax = int64_t(std::numeric_limits<L>::max());
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // *p = v by a non-temporal store (p aligned to the vector): the line is written around the caches
 // instead of being read into them first. An ordinary store where the target has no such store.
