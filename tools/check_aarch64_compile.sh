@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Compile check of the C++ sources for aarch64 (where only the portable kernels exist): every csrc/*.cpp,
-# csrc/cpu/*.cpp and csrc/cpu/isa/*.cpp with a cross compiler against the installed PyTorch headers,
-# with setup.py's flags at -O0 (a compile check, not a build: objects are discarded). Then checks that
-# nothing references the x86 ISA units' tables: the dispatch takes the portable path.
+# csrc/cpu/*.cpp and csrc/cpu/isa/*.cpp with a cross compiler against the installed PyTorch and Python
+# headers (both LP64), with setup.py's flags at -O0 (a compile check, not a build: objects are
+# discarded). Then checks that nothing references the x86 ISA units' tables: the dispatch takes the
+# portable path.
 #
 #   tools/check_aarch64_compile.sh
 #
@@ -21,6 +22,8 @@ import torch
 from torch.utils import cpp_extension as ce
 print(" ".join("-I" + p for p in ce.include_paths()))
 print(int(torch._C._GLIBCXX_USE_CXX11_ABI))
+import sysconfig
+print(sysconfig.get_paths()["include"])
 EOF
 ) || { echo "cannot import torch with $PYTHON" >&2; exit 1; }
 
@@ -33,7 +36,7 @@ for src in "$ROOT"/csrc/*.cpp "$ROOT"/csrc/cpu/*.cpp "$ROOT"/csrc/cpu/isa/*.cpp;
   obj="$TMP/$(echo "$name" | tr / _).o"
   # shellcheck disable=SC2086
   if "$CXX" -O0 -std=c++17 -fopenmp -fvisibility=hidden -fPIC -D_GLIBCXX_USE_CXX11_ABI=${TORCH_INFO[1]} \
-       -DTORCH_EXTENSION_NAME=_C ${TORCH_INFO[0]} -I"$ROOT/csrc" -c "$src" -o "$obj" 2> "$TMP/err"; then
+       -DTORCH_EXTENSION_NAME=_C ${TORCH_INFO[0]} -I"${TORCH_INFO[2]}" -I"$ROOT/csrc" -c "$src" -o "$obj" 2> "$TMP/err"; then
     echo "OK   $name"
   else
     echo "FAIL $name"; grep -E "error" "$TMP/err" | head -20; status=1
