@@ -5,8 +5,8 @@ against torch.nn.functional in float64.
 
     python tools/isa_smoke.py [EXPECTED_ISA]     # e.g. under qemu-x86_64 -cpu Haswell: avx2
 
-Prints one line per case and exits non-zero on the first mismatch; an instruction the emulated CPU lacks
-ends the process with SIGILL (exit status 132 from the shell).
+Prints one line per case and, after all of them, exits non-zero if any mismatched; an instruction the
+emulated CPU lacks ends the process with SIGILL (exit status 132 from the shell).
 """
 import sys
 

@@ -1,10 +1,5 @@
 // AVX-512 instances of the ISA kernels (tile_kernel.h, channel_kernels.h, transpose.h): 512-bit vectors, 32 zmm.
-//
-// Code compiled here runs only once csrc/cpu/isa/dispatch.cpp has picked this ISA, so this unit has no
-// dynamic initialisers (its tables are constexpr) and defines nothing outside its namespace: every
-// header is included before the target pragma, and the kernel headers call no inline function of
-// another namespace, whose one copy the linker keeps might otherwise be this one
-// (tests/test_isa_units.py checks both). x86-64 only: elsewhere the portable unit is the only one.
+// Held to the rules of kernels_avx2.cpp: nothing here runs before the dispatch picks this ISA.
 #include <cstdint>
 #include <limits>
 #include <type_traits>
