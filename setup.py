@@ -43,7 +43,8 @@ def default_cuda_arch_list():
         os.environ["TORCH_CUDA_ARCH_LIST"] = "8.0;9.0"
 
 
-sources = rel("csrc/*.cpp") + rel("csrc/cpu/*.cpp") + rel("csrc/cpu/isa/*.cpp")
+sources = (rel("csrc/*.cpp") + rel("csrc/autograd/*.cpp") + rel("csrc/autocast/*.cpp") + rel("csrc/cpu/*.cpp")
+           + rel("csrc/cpu/isa/*.cpp"))
 cxx_flags = ["-O3", "-std=c++17", "-ffp-contract=fast", "-fopenmp", "-fvisibility=hidden"]
 link_flags = ["-fopenmp"]
 include_dirs = [os.path.join(ROOT, "csrc")]
@@ -52,7 +53,7 @@ if want_cuda():
     default_cuda_arch_list()
     ext = CUDAExtension(
         "torchconv._C",
-        sources + rel("csrc/cuda/*.cu") + rel("csrc/cuda/*.cpp"),
+        sources + rel("csrc/cuda/*.cu"),
         include_dirs=include_dirs,
         define_macros=[("TORCHCONV_WITH_CUDA", "1")],
         extra_compile_args={"cxx": cxx_flags, "nvcc": ["-O3", "-std=c++17", "--expt-relaxed-constexpr"]},

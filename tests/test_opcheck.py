@@ -31,8 +31,11 @@ def pool_input(fmt):
 
 
 def sample_args(op, fmt):
-    if op.startswith("conv2d"):
+    if op.startswith("conv"):
         x, w, g, params = conv_samples(fmt)
+        if op == "conv_transpose2d":  # the adjoint of the same convolution, with a bias and output_padding
+            stride, padding, dilation, groups = params
+            return [grad(g), grad(w), grad(seeded_randn(4, 3)), stride, padding, [1, 0], groups, dilation]
         if op == "conv2d":
             return [grad(x), grad(w), grad(seeded_randn(6, 3)), *params]
         if op == "conv2d_input_grad":
@@ -41,8 +44,8 @@ def sample_args(op, fmt):
     x = pool_input(fmt)
     if op == "max_pool2d":
         return [grad(x), [3, 2], [2, 1], [1, 1], [1, 2], True]
-    if op == "max_pool2d_values":  # no gradient: its input needs none
-        return [x, [3, 2], [2, 1], [1, 1], [1, 2], True]
+    if op == "max_pool2d_values":
+        return [grad(x), [3, 2], [2, 1], [1, 1], [1, 2], True]
     if op == "avg_pool2d":
         return [grad(x), [3, 2], [2, 1], [1, 1], True, False, 3]
     if op in ("adaptive_avg_pool2d", "adaptive_max_pool2d"):
@@ -57,7 +60,7 @@ def sample_args(op, fmt):
     return [grad(torch.randn_like(ops.adaptive_avg_pool2d(x, [4, 5]))), list(x.shape)]
 
 
-OPS = ["conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d", "max_pool2d_values", "max_pool2d_backward",
+OPS = ["conv2d", "conv2d_input_grad", "conv2d_weight_grad", "conv_transpose2d", "max_pool2d", "max_pool2d_values", "max_pool2d_backward",
        "avg_pool2d", "avg_pool2d_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "adaptive_max_pool2d"]
 
 

@@ -181,11 +181,16 @@ def test_max_pool2d_values_only_blocks_and_padding(case, layout, device):
     check_values_only(LAYOUTS[layout](x), args, device)
 
 
-def test_max_pool2d_values_has_no_gradient(device):
-    x = seeded_randn((1, 2, 4, 4), 0).to(device).requires_grad_()
-    y = torch.ops.torchconv.max_pool2d_values(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
-    with pytest.raises(RuntimeError, match="max_pool2d_values: has no gradient"):
-        y.sum().backward()
+def test_max_pool2d_values_gradient(device):
+    """The values-only op keeps indices when autograd needs them: its gradient is max_pool2d's."""
+    x = seeded_randn((1, 2, 5, 5), 0).to(device).requires_grad_()
+    dy = seeded_randn((1, 2, 3, 3), 1).to(device)
+    args = ((2, 2), (2, 2), (1, 1), (1, 1), False)
+    torch.ops.torchconv.max_pool2d_values(x, *args).backward(dy)
+    ours = x.grad.clone()
+    x.grad = None
+    torch.ops.torchconv.max_pool2d(x, *args)[0].backward(dy)
+    assert torch.equal(ours, x.grad) and ours.abs().sum() > 0
 
 
 def test_max_pool2d_windows_entirely_in_padding(device):

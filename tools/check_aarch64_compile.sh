@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Compile check of the C++ sources for aarch64 (where only the portable kernels exist): every csrc/*.cpp,
-# csrc/cpu/*.cpp and csrc/cpu/isa/*.cpp with a cross compiler against the installed PyTorch and Python
-# headers (both LP64), with setup.py's flags at -O0 (a compile check, not a build: objects are
-# discarded). Then checks that nothing references the x86 ISA units' tables: the dispatch takes the
+# csrc/autograd, csrc/autocast, csrc/cpu/*.cpp and csrc/cpu/isa/*.cpp with a cross compiler against the
+# installed PyTorch and Python headers (both LP64), with setup.py's flags at -O0 (a compile check,
+# not a build: objects are discarded). Then checks that nothing references the x86 ISA units' tables: the dispatch takes the
 # portable path.
 #
 #   tools/check_aarch64_compile.sh
@@ -31,7 +31,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 status=0
 shopt -s nullglob
-for src in "$ROOT"/csrc/*.cpp "$ROOT"/csrc/cpu/*.cpp "$ROOT"/csrc/cpu/isa/*.cpp; do
+for src in "$ROOT"/csrc/*.cpp "$ROOT"/csrc/autograd/*.cpp "$ROOT"/csrc/autocast/*.cpp "$ROOT"/csrc/cpu/*.cpp "$ROOT"/csrc/cpu/isa/*.cpp; do
   name=${src#"$ROOT"/}
   obj="$TMP/$(echo "$name" | tr / _).o"
   # shellcheck disable=SC2086

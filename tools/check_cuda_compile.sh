@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compile check of the CUDA backend without a GPU and without building the extension: every
-# csrc/cuda/*.cu with nvcc (sm_80 and sm_90) and every csrc/cuda/*.cpp with the host C++ compiler,
+# csrc/cuda/*.cu with nvcc (sm_80 and sm_90), and any csrc/cuda/*.cpp with the host C++ compiler,
 # against the installed PyTorch headers, with the flags setup.py uses. Objects are discarded.
 #
 #   tools/check_cuda_compile.sh [--resource-usage [LOG]] [FILE...]

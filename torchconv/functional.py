@@ -126,44 +126,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         >>> torchconv.conv_transpose2d(x, w, stride=2, padding=1).shape
         torch.Size([2, 8, 16, 16])
     """
-    stride = _pair(stride, "stride")
-    padding = _pair(padding, "padding")
-    output_padding = _pair(output_padding, "output_padding")
-    dilation = _pair(dilation, "dilation")
-    if input.dim() not in (3, 4):
-        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input "
-                           f"of size: {list(input.shape)}")
-    if weight.dim() != 4:
-        raise RuntimeError(f"conv_transpose2d: expected a 4-D weight, but got weight of size {list(weight.shape)}")
-    if input.shape[-3] != weight.shape[0]:
-        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(input.shape)} "
-                           f"to have {weight.shape[0]} channels, but got {input.shape[-3]} channels instead")
-    if bias is not None and (bias.dim() != 1 or bias.numel() != weight.shape[1] * groups):
-        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
-                           f"1-dimensional with {weight.shape[1] * groups} elements, but got bias of size "
-                           f"{list(bias.shape)} instead")
-    for op, s, d in zip(output_padding, stride, dilation):
-        if op < 0 or (op >= s and op >= d):
-            raise RuntimeError(
-                "output padding must be smaller than either stride or dilation, but got "
-                f"output_padding_height: {output_padding[0]} output_padding_width: {output_padding[1]} "
-                f"stride_height: {stride[0]} stride_width: {stride[1]} dilation_height: {dilation[0]} "
-                f"dilation_width: {dilation[1]}")
-    out_hw = [(input.shape[-2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (weight.shape[2 + i] - 1)
-              + output_padding[i] + 1 for i in range(2)]
-    if min(out_hw) <= 0:
-        raise RuntimeError(f"conv_transpose2d: calculated output size {out_hw} is too small for input of size "
-                           f"{list(input.shape)}")
-    size = list(input.shape[:-3]) + [weight.shape[1] * groups] + out_hw
-    # A conv2d over `size` has H + output_padding // stride output rows (output_padding >= stride is
-    # allowed when below the dilation): its input gradient is taken of the input with that many zero
-    # rows (columns) appended.
-    if min(stride) > 0 and (output_padding[0] >= stride[0] or output_padding[1] >= stride[1]):
-        input = torch.nn.functional.pad(input, [0, output_padding[1] // stride[1], 0, output_padding[0] // stride[0]])
-    out = ops.conv2d_input_grad(input, weight, size, stride, padding, dilation, groups)
-    if bias is not None:
-        out = out + bias.reshape(-1, 1, 1)
-    return out
+    return ops.conv_transpose2d(input, weight, bias, _pair(stride, "stride"), _pair(padding, "padding"),
+                                _pair(output_padding, "output_padding"), groups, _pair(dilation, "dilation"))
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -181,10 +145,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     k = _pair(kernel_size, "kernel_size", "max_pool2d")
     s = k if _is_default_stride(stride) else _pair(stride, "stride", "max_pool2d")
     p, d = _pair(padding, "padding", "max_pool2d"), _pair(dilation, "dilation", "max_pool2d")
-    if not return_indices and not (torch.is_grad_enabled() and input.requires_grad):
-        return ops.max_pool2d_values(input, k, s, p, d, bool(ceil_mode))  # no gradient: no indices to keep
-    out, indices = ops.max_pool2d(input, k, s, p, d, bool(ceil_mode))
-    return (out, indices) if return_indices else out
+    if return_indices:
+        return ops.max_pool2d(input, k, s, p, d, bool(ceil_mode))
+    return ops.max_pool2d_values(input, k, s, p, d, bool(ceil_mode))  # keeps indices only for autograd
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -305,11 +268,11 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise RuntimeError(f"{op}() padding should be at most half of kernel size, but got padding={p} and "
                            f"kernel_size={k}")
     stride = None if _is_default_stride(stride) else (1, _single(stride, "stride", op))
-    out, indices = max_pool2d(_unit_height(input, op), (1, k), stride, (0, p), (1, _single(dilation, "dilation", op)),
-                              ceil_mode, return_indices=True)
-    out, indices = out.squeeze(-2), indices.squeeze(-2)
+    pooled = max_pool2d(_unit_height(input, op), (1, k), stride, (0, p), (1, _single(dilation, "dilation", op)),
+                        ceil_mode, return_indices=return_indices)
     if return_indices:
-        return out, indices
+        return pooled[0].squeeze(-2), pooled[1].squeeze(-2)
+    out = pooled.squeeze(-2)
     # PyTorch's own CPU kernel, used when no indices are needed (no gradient either), returns a
     # contiguous output; otherwise PyTorch too pools the unit-height view and keeps the layout.
     needs_grad = input.requires_grad and torch.is_grad_enabled()
@@ -358,3 +321,9 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     out, indices = adaptive_max_pool2d(_unit_height(input, op), (1, _single(output_size, "output_size", op)),
                                        return_indices=True)
     return (out.squeeze(-2), indices.squeeze(-2)) if return_indices else out.squeeze(-2)
+
+
+# torch.fx.symbolic_trace records each public function as one call, as it does torch.nn.functional's,
+# instead of tracing into its argument handling (which reads sizes, and so cannot run on proxies).
+for _name in __all__:
+    torch.fx.wrap(_name)
