@@ -33,6 +33,7 @@ Usage (from the repository root)::
     python benchmarks/bench.py                    # full suite: CPU, plus CUDA when available
     python benchmarks/bench.py --quick            # a subset with fewer repetitions
     python benchmarks/bench.py --filter resnet50 --device cpu --threads 2 --plot
+    python benchmarks/bench.py --small-calls --device cpu   # per-call cost on tiny tensors
 
 Results go to ``benchmarks/results/<device>-<date>.json`` (and ``.png`` with ``--plot``). The pieces
 (``bench_layer``, ``run``, ``summarize``, ``print_table``, ``machine_info``, ``plot``) can be imported
@@ -533,9 +534,65 @@ def plot(rows, path):
 # CLI
 
 
+# ---------------------------------------------------------------------------------------------------
+# Small-call suite: tensors so small (1x4x8x8) that the time is the per-call cost of the operator layer
+# (argument handling, dispatch, autograd recording), not the kernel.
+
+SMALL_CALLS_PER_SAMPLE = 200
+
+
+def small_call_cases(device="cpu"):
+    """name -> {"torch": fn, "torchconv": fn}, each fn one call of the case."""
+    x = torch.randn(1, 4, 8, 8, device=device, requires_grad=True)
+    w = torch.randn(4, 4, 3, 3, device=device)
+    conv = {"torch": torch.nn.Conv2d(4, 4, 3, padding=1).to(device)}
+    conv["torchconv"] = torchconv.convert(conv["torch"])
+    libs = {"torch": torch.nn.functional, "torchconv": torchconv}
+
+    def per_lib(make):
+        return {name: make(lib) for name, lib in libs.items()}
+
+    def no_grad_module(module):
+        def call():
+            with torch.no_grad():
+                module(x)
+        return call
+
+    return {
+        "conv2d fwd (input requires grad)": per_lib(lambda F: lambda: F.conv2d(x, w, padding=1)),
+        "conv2d fwd+bwd": per_lib(lambda F: lambda: F.conv2d(x, w, padding=1).sum().backward()),
+        "max_pool2d fwd": per_lib(lambda F: lambda: F.max_pool2d(x, 2)),
+        "max_pool2d fwd+bwd": per_lib(lambda F: lambda: F.max_pool2d(x, 2).sum().backward()),
+        "avg_pool2d fwd": per_lib(lambda F: lambda: F.avg_pool2d(x, 2)),
+        "Conv2d module fwd, no_grad": {name: no_grad_module(m) for name, m in conv.items()},
+    }
+
+
+def run_small_calls(device="cpu", samples=21):
+    """Each sample runs a case's call SMALL_CALLS_PER_SAMPLE times; torch and torchconv samples are
+    interleaved; the median sample gives the per-call time. speedup = torch time / torchconv time."""
+    rows = []
+    for name, fns in small_call_cases(device).items():
+        def repeat(fn):
+            def many():
+                for _ in range(SMALL_CALLS_PER_SAMPLE):
+                    fn()
+            return many
+        t_torch, t_ours = compare(repeat(fns["torch"]), repeat(fns["torchconv"]), device,
+                                  Timing(warmup=2, min_reps=samples, max_reps=samples, budget_s=0))
+        us = [statistics.median(t) / SMALL_CALLS_PER_SAMPLE * 1e6 for t in (t_torch, t_ours)]
+        rows.append({"case": name, "device": device, "torch_us": us[0], "torchconv_us": us[1],
+                     "speedup": us[0] / us[1]})
+        print(f"{name:34s} torch {us[0]:7.1f} us  torchconv {us[1]:7.1f} us  {us[0] / us[1]:5.2f}x", flush=True)
+    print(f"geomean {geomean([r['speedup'] for r in rows]):.2f}x, worst {min(r['speedup'] for r in rows):.2f}x")
+    return rows
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Benchmark torchconv against torch.nn.functional on real CNN layers.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--small-calls", action="store_true",
+                   help="only the small-call suite: per-call cost on 1x4x8x8 tensors, 200 calls per sample")
     p.add_argument("--quick", action="store_true",
                    help="the layers marked quick in suite.py (all that match --filter, if given), fewer repetitions")
     p.add_argument("--device", choices=("cpu", "cuda", "all"), default=None,
@@ -595,6 +652,14 @@ def main(argv=None):
     timing = QUICK_TIMING if args.quick else Timing()
 
     info = machine_info(devices)
+    if args.small_calls:
+        print(f"torch {info['torch']}, torchconv {info['torchconv']}; CPU: {info['cpu']}, {info['threads']} threads")
+        rows = [row for device in devices for row in run_small_calls(device)]
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({"machine": info, "small_calls": rows}, indent=1) + "\n")
+            print(f"wrote {args.out}")
+        return 0
     print(f"torch {info['torch']}, torchconv {info['torchconv']}; CPU: {info['cpu']}, {info['threads']} threads, "
           f"torchconv ISA {info['cpu_isa']}")
     if "cuda" in devices:

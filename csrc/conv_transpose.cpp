@@ -63,8 +63,7 @@ at::Tensor conv_transpose2d(const at::Tensor& input, const at::Tensor& weight, c
                                      .typed<at::Tensor(const at::Tensor&, const at::Tensor&, c10::SymIntArrayRef,
                                                        at::IntArrayRef, at::IntArrayRef, at::IntArrayRef, int64_t)>();
   at::Tensor out = input_grad.call(x, weight, size, stride, padding, dilation, groups);
-  // Under autocast the output is in the autocast dtype, and so is the bias added to it.
-  if (bias.has_value() && bias->defined()) out = out + bias->to(out.scalar_type()).view({-1, 1, 1});
+  if (bias.has_value() && bias->defined()) out = out + bias->view({-1, 1, 1});
   return out;
 }
 

@@ -1,9 +1,9 @@
 // Autocast for torchconv's convolutions, on the CPU and on CUDA. Inside torch.autocast, PyTorch runs
 // its convolutions in the autocast dtype (they are on its lower-precision list); torchconv's conv2d,
-// conv2d_input_grad and conv2d_weight_grad do the same: every floating-point tensor argument on the
-// autocast device except float64 is cast to the device's autocast dtype (through autocast's weight
-// cache), and the op runs again below the Autocast key. Pooling ops have no kernel here: autocast falls
-// through for them and they run in their input's dtype, as PyTorch's pooling does.
+// conv2d_input_grad, conv2d_weight_grad and conv_transpose2d do the same: every floating-point tensor
+// argument on the autocast device except float64 is cast to the device's autocast dtype (through
+// autocast's weight cache), and the op runs again below the Autocast key. Pooling ops have no kernel
+// here: autocast falls through for them and they run in their input's dtype, as PyTorch's pooling does.
 #include <ATen/autocast_mode.h>
 #include <torch/library.h>
 
@@ -22,7 +22,7 @@ void cast_to_autocast_dtype(const c10::OperatorHandle& op, torch::jit::Stack* st
   op.callBoxed(stack);
 }
 
-constexpr const char* kConvOps[] = {"conv2d", "conv2d_input_grad", "conv2d_weight_grad"};
+constexpr const char* kConvOps[] = {"conv2d", "conv2d_input_grad", "conv2d_weight_grad", "conv_transpose2d"};
 
 }  // namespace
 
